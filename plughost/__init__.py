@@ -1,4 +1,14 @@
-"""plughost: a web plugin host with instant, per-plugin hot reload."""
+"""plughost: a web plugin host with instant, per-plugin hot reload.
+
+The runtime names (``Host``, ``route``, ``BasePlugin``, ...) are imported on
+first use, so that ``plughost --help`` and ``plughost plugins list`` start
+without importing aiohttp.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .errors import AccessDenied as AccessDenied
 from .errors import BadRequest as BadRequest
@@ -14,20 +24,68 @@ from .errors import PlughostError as PlughostError
 from .errors import RouteConflictError as RouteConflictError
 from .errors import Unauthorized as Unauthorized
 
+if TYPE_CHECKING:
+    from .baseplugin import BasePlugin as BasePlugin
+    from .context import HOOK_NAMES as HOOK_NAMES
+    from .context import SINGLE_HOOKS as SINGLE_HOOKS
+    from .context import Context as Context
+    from .handle import PluginHandle as PluginHandle
+    from .host import Host as Host
+    from .pipeline import HookPlugin as HookPlugin
+    from .routing import Route as Route
+    from .routing import route as route
+    from .tasks import TaskInfo as TaskInfo
+    from .tasks import TaskState as TaskState
+
 __version__ = "0.1.0"
 
+_LAZY = {
+    "BasePlugin": "baseplugin",
+    "Context": "context",
+    "HOOK_NAMES": "context",
+    "SINGLE_HOOKS": "context",
+    "HookPlugin": "pipeline",
+    "Host": "host",
+    "PluginHandle": "handle",
+    "Route": "routing",
+    "route": "routing",
+    "TaskInfo": "tasks",
+    "TaskState": "tasks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'plughost' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
+    "HOOK_NAMES",
+    "SINGLE_HOOKS",
     "AccessDenied",
     "BadRequest",
+    "BasePlugin",
     "ConfigError",
+    "Context",
     "HTTPError",
+    "HookPlugin",
+    "Host",
     "NotFound",
     "ParamsError",
     "PluginError",
+    "PluginHandle",
     "PluginImportError",
     "PluginNameError",
     "PluginSetupError",
     "PlughostError",
+    "Route",
     "RouteConflictError",
+    "TaskInfo",
+    "TaskState",
     "Unauthorized",
+    "route",
 ]

@@ -1,0 +1,223 @@
+"""PluginHandle: what a plugin's ``setup(host)`` receives, and what it owns.
+
+Everything registered through a handle (routes, wrappers, hook objects) is
+recorded on it, so the host can publish a plugin's contributions in one step
+and remove exactly them when the plugin leaves.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+from .errors import PluginError, PluginSetupError
+from .pipeline import HookSet, hook_functions
+from .routing import Route, Wrapper, _as_tuple, _methods
+
+if TYPE_CHECKING:
+    from .config import Config, PluginConfig
+    from .host import Host
+    from .tasks import TaskGroup
+
+__all__ = ["PluginHandle", "await_maybe"]
+
+logger: Final = logging.getLogger("plughost.host")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+async def await_maybe(value: object) -> Any:
+    """Await ``value`` when a sync-or-async hook returned an awaitable."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class PluginHandle:
+    """The host, as seen by one plugin.
+
+    Attributes:
+        name: the plugin's name (None for the host's own registrations).
+        params: the plugin's ``[plugins.NAME.params]``, validated against its
+            ``Params`` declaration when it has one.
+        config: the whole host :class:`~plughost.config.Config`.
+    """
+
+    def __init__(
+        self,
+        host: Host,
+        name: str | None,
+        params: Any = None,
+        plugin_config: PluginConfig | None = None,
+    ) -> None:
+        self.host: Final = host
+        self.name: Final = name
+        self.params: Any = params if params is not None else {}
+        self.plugin_config: Final = plugin_config
+        self.routes: Final[list[Route]] = []
+        self.wrappers: Final[list[Wrapper]] = []
+        self.hooks: Final[list[HookSet]] = []
+        self._closers: list[tuple[str, Callable[[], object]]] = []
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"<PluginHandle {self.name!r}>"
+
+    @property
+    def config(self) -> Config:
+        return self.host.config
+
+    @property
+    def tasks(self) -> TaskGroup:
+        """Background tasks owned by this plugin; results outlive a reload."""
+        return self.host.tasks.group(self.name or "plughost")
+
+    @property
+    def plugins(self) -> list[object]:
+        """Every wrapper plugin installed in the host, this plugin's staged ones included."""
+        others = [w.plugin for w in self.host.installed() if w.owner != self.name]
+        return others + [w.plugin for w in self.wrappers]
+
+    def route(
+        self,
+        rule: str,
+        method: str | Iterable[str] = "GET",
+        *,
+        name: str | None = None,
+        skip: object = None,
+        apply: object = None,
+        **config: Any,
+    ) -> Callable[[_F], _F]:
+        """Register the decorated function as an endpoint owned by this plugin."""
+
+        def decorator(callback: _F) -> _F:
+            self.add_route(rule, callback, method, name=name, skip=skip, apply=apply, **config)
+            return callback
+
+        return decorator
+
+    def add_route(
+        self,
+        rule: str,
+        callback: Callable[..., Any],
+        method: str | Iterable[str] = "GET",
+        *,
+        name: str | None = None,
+        skip: object = None,
+        apply: object = None,
+        **config: Any,
+    ) -> list[Route]:
+        """Register ``callback`` at ``rule`` for each method; returns the new routes."""
+        created = [
+            Route(
+                rule,
+                one,
+                callback,
+                name=name,
+                plugin=self.name,
+                skip=_as_tuple(skip),
+                plugins=_as_tuple(apply),
+                config=config,
+                host=self.host,
+            )
+            for one in _methods(method)
+        ]
+        self.routes.extend(created)
+        return created
+
+    def install(self, plugin: Any) -> Any:
+        """Install a Bottle-style wrapper plugin for every route in the host.
+
+        Its ``setup(handle)`` runs now and may raise :class:`PluginError` to
+        refuse; its ``close()`` runs exactly once, when it is uninstalled or
+        this plugin leaves.
+        """
+        wrapper = Wrapper(plugin, self.name)
+        setup = getattr(plugin, "setup", None)
+        if callable(setup):
+            try:
+                result = setup(self)
+            except PluginError:
+                raise
+            except Exception as error:
+                raise PluginSetupError(
+                    f"setup() of wrapper {wrapper.label!r} raised {error!r}", plugin=self.name
+                ) from error
+            if inspect.isawaitable(result):
+                raise PluginSetupError(
+                    f"setup() of wrapper {wrapper.label!r} is async; a wrapper's setup must be sync",
+                    plugin=self.name,
+                )
+        self.wrappers.append(wrapper)
+        close = getattr(plugin, "close", None)
+        if callable(close):
+            self._closers.append((f"wrapper {wrapper.label!r}", close))
+        self.host._wrappers_changed(self, added=[wrapper])
+        return plugin
+
+    def uninstall(self, plugin: object) -> list[object]:
+        """Remove this plugin's wrappers matching ``plugin`` (instance, name, type or True)."""
+        removed = [w for w in self.wrappers if _matches(w, plugin)]
+        affected = self.host.routes_using(removed) if self.host._is_live(self) else []
+        for wrapper in removed:
+            self.wrappers.remove(wrapper)
+            for index, (label, close) in enumerate(self._closers):
+                if getattr(close, "__self__", None) is wrapper.plugin:
+                    del self._closers[index]
+                    try:
+                        close()
+                    except Exception:
+                        logger.exception("close() of %s raised", label)
+                    break
+        if removed:
+            self.host._wrappers_changed(self, affected=affected)
+        return [w.plugin for w in removed]
+
+    def add_hooks(self, source: object) -> object:
+        """Register an object's hook methods (any subset of the eleven hooks)."""
+        functions = hook_functions(source)
+        if not functions:
+            raise PluginError(
+                f"{source!r} has none of the hook functions", plugin=self.name,
+                hint="see plughost.HOOK_NAMES for the eleven hook names",
+            )
+        self.hooks.append(HookSet(self.name or "plughost", source, functions))
+        self.host._hooks_changed(self)
+        return source
+
+    def on_close(self, callback: Callable[[], object | Awaitable[object]], label: str) -> None:
+        """Run ``callback`` (sync or async) when this plugin is closed."""
+        self._closers.append((label, callback))
+
+    async def aclose(self) -> None:
+        """Call every close callback once, last registered first; errors are gathered."""
+        if self.closed:
+            return
+        self.closed = True
+        errors: list[Exception] = []
+        while self._closers:
+            label, close = self._closers.pop()
+            try:
+                await await_maybe(close())
+            except Exception as error:
+                error.add_note(f"raised by close() of {label}")
+                errors.append(error)
+        if errors:
+            raise ExceptionGroup(f"closing plugin {self.name!r}", errors)
+
+
+def _matches(wrapper: Wrapper, target: object) -> bool:
+    if target is True or target is wrapper.plugin:
+        return True
+    if isinstance(target, str):
+        return wrapper.name == target
+    if isinstance(target, type):
+        return isinstance(wrapper.plugin, target)
+    return False
+
+
+def params_mapping(params: Any) -> Mapping[str, Any]:
+    if isinstance(params, Mapping):
+        return params
+    return dict(vars(params))

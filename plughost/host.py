@@ -1,0 +1,391 @@
+"""The Host: which plugins are live, what they contribute, and the current route table.
+
+The host follows Bottle's API for wrapper plugins (``install``, ``uninstall``,
+``reset``, ``close``, ``plugins``, ``routes``) and adds plugin lifecycle:
+``load``/``unload`` a plugin from disk as one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Final, final
+
+from .config import Config
+from .discovery import source_of
+from .errors import PluginError
+from .handle import PluginHandle
+from .loader import describe
+from .pipeline import DEFAULT_HOOKS, HookSet, compile_handler
+from .routing import Route, RouteTable, Wrapper
+from .tasks import TaskStore
+from .typedefs import Handler
+from .versions import PluginVersion, build_version
+
+__all__ = ["Host", "LoadResult", "PluginState", "PluginStatus"]
+
+logger: Final = logging.getLogger("plughost.host")
+
+
+class PluginState(str, Enum):
+    LOADED = "loaded"
+    ERROR = "error"
+    DISABLED = "disabled"
+    MISSING = "missing"
+
+
+@dataclass(slots=True)
+class PluginStatus:
+    """What the host knows about one configured or discovered plugin."""
+
+    name: str
+    state: PluginState
+    #: how many versions have been loaded (0 before the first)
+    version: int = 0
+    loaded_at: float | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value,
+            "version": self.version,
+            "loaded_at": self.loaded_at,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """The outcome of loading (or reloading) one plugin: a value, never an exception."""
+
+    name: str
+    ok: bool
+    error: PluginError | None = None
+    seconds: float = 0.0
+
+
+@final
+class Host:
+    """Plugins, their routes, wrappers and hooks, and the live route table."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config if config is not None else Config(path=Path.cwd() / "plughost.toml")
+        self.tasks: Final = TaskStore()
+        self._own: Final = PluginHandle(self, None)
+        #: live plugin versions by name
+        self._versions: dict[str, PluginVersion] = {}
+        self._status: dict[str, PluginStatus] = {}
+        self._installed: tuple[Wrapper, ...] = ()
+        self._hook_sets: tuple[HookSet, ...] = (DEFAULT_HOOKS,)
+        self._extra_hooks: tuple[HookSet, ...] = ()
+        self.table = RouteTable()
+        self._lock = asyncio.Lock()
+        self._closed = False
+        #: called with each LoadResult after a load, reload or unload
+        self.listeners: list[Callable[[LoadResult], object]] = []
+
+    # -- Bottle's API -------------------------------------------------------
+
+    @property
+    def plugins(self) -> list[object]:
+        """Every installed wrapper plugin, in install order."""
+        return [wrapper.plugin for wrapper in self._installed]
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return self.table.routes
+
+    def installed(self) -> Sequence[Wrapper]:
+        return self._installed
+
+    def install(self, plugin: Any) -> Any:
+        """Install a wrapper plugin for every route (owned by the host itself)."""
+        return self._own.install(plugin)
+
+    def uninstall(self, plugin: object) -> list[object]:
+        """Remove wrappers matching an instance, a name, a type, or ``True`` for all."""
+        removed: list[object] = []
+        for handle in self._live_handles():
+            removed.extend(handle.uninstall(plugin))
+        return removed
+
+    def route(self, rule: str, method: str | Iterable[str] = "GET", **options: Any) -> Any:
+        """Register a host-level endpoint, like ``@plughost.route`` outside a plugin."""
+        decorator = self._own.route(rule, method, **options)
+
+        def register(callback: Any) -> Any:
+            result = decorator(callback)
+            self._publish()
+            return result
+
+        return register
+
+    def add_hooks(self, source: object) -> object:
+        """Register a hook object at host level (after every plugin's hooks)."""
+        return self._own.add_hooks(source)
+
+    def reset(self, route: Route | None = None) -> None:
+        """Drop cached wrapper chains and handlers: of one route, or of all."""
+        for item in (route,) if route is not None else self.table.routes:
+            item.reset()
+
+    async def close(self) -> None:
+        """Close every plugin (each ``close()`` runs once) and cancel leftover tasks."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.tasks.shutdown(self.config.server.task_grace)
+        errors: list[Exception] = []
+        for name in reversed(list(self._versions)):
+            version = self._versions.pop(name)
+            try:
+                await version.handle.aclose()
+            except Exception as error:
+                errors.append(error)
+        try:
+            await self._own.aclose()
+        except Exception as error:
+            errors.append(error)
+        self._publish()
+        if errors:
+            for error in errors:
+                logger.error("error while closing: %s", error, exc_info=error)
+
+    # -- request path -------------------------------------------------------
+
+    def handler(self, route: Route) -> Handler:
+        """``route``'s compiled handler, built on first use and cached on the route."""
+        handler = route.handler
+        if handler is None:
+            handler = route.handler = compile_handler(
+                route, self._hook_sets, debug=self.config.server.debug
+            )
+        return handler
+
+    @property
+    def hook_sets(self) -> tuple[HookSet, ...]:
+        return self._hook_sets
+
+    def set_extra_hooks(self, hook_sets: Sequence[HookSet]) -> None:
+        """Host-supplied hooks (CORS) that run after the defaults, before plugins'."""
+        self._extra_hooks = tuple(hook_sets)
+        self._publish(reset_all=True)
+
+    # -- plugin lifecycle ---------------------------------------------------
+
+    @property
+    def versions(self) -> dict[str, PluginVersion]:
+        return dict(self._versions)
+
+    def status(self) -> dict[str, PluginStatus]:
+        """Every configured plugin's status, in load order."""
+        result: dict[str, PluginStatus] = {}
+        for plugin in self.config.plugins:
+            result[plugin.name] = self._status.get(
+                plugin.name,
+                PluginStatus(plugin.name, PluginState.LOADED if plugin.enabled else PluginState.DISABLED),
+            )
+        return result
+
+    async def start(self) -> list[LoadResult]:
+        """Load every enabled plugin, in config order; a failure does not stop the others."""
+        results = []
+        for plugin in self.config.plugins:
+            if plugin.enabled:
+                results.append(await self.load(plugin.name))
+            else:
+                self._status[plugin.name] = PluginStatus(plugin.name, PluginState.DISABLED)
+        return results
+
+    async def load(self, name: str) -> LoadResult:
+        """Load, or reload, plugin ``name`` as one transaction.
+
+        On any failure the previous version (if any) keeps serving and the
+        error is recorded in the plugin's status.
+        """
+        async with self._lock:
+            return await self._load(name)
+
+    async def _load(self, name: str) -> LoadResult:
+        started = time.perf_counter()
+        plugin_config = self.config.plugin(name)
+        previous = self._versions.get(name)
+        status = self._status.get(name) or PluginStatus(name, PluginState.LOADED)
+        if plugin_config is None or not plugin_config.enabled:
+            raise PluginError(f"plugin {name!r} is not enabled in {self.config.path}")
+        source = source_of(self.config.plugins_dir, name)
+        if source is None:
+            error = PluginError(
+                f"plugin {name!r} not found in {self.config.plugins_dir}",
+                plugin=name,
+                hint=f"create plugins/{name}.py or plugins/{name}/__init__.py",
+            )
+            if previous is not None:
+                await self._retire(previous)
+            self._status[name] = PluginStatus(name, PluginState.MISSING, status.version, None, str(error))
+            self._publish(reset_all=previous is not None and previous.shapes_every_route)
+            return self._report(LoadResult(name, False, error, time.perf_counter() - started))
+        try:
+            version = await build_version(self, plugin_config, source, status.version + 1)
+        except PluginError as error:
+            return self._failed(name, status, previous, error, started)
+        except Exception as error:  # pragma: no cover - build_version wraps what it can
+            return self._failed(name, status, previous, PluginError(describe(error), plugin=name), started)
+        candidate = dict(self._versions)
+        candidate[name] = version
+        try:
+            self._publish(candidate, reset_all=version.shapes_every_route or bool(
+                previous is not None and previous.shapes_every_route
+            ))
+        except PluginError as error:
+            version.imported.rollback()
+            await _close_quietly(version)
+            return self._failed(name, status, previous, error, started)
+        self._status[name] = PluginStatus(name, PluginState.LOADED, version.number, version.loaded_at)
+        if previous is not None:
+            await self._retire(previous)
+        return self._report(LoadResult(name, True, None, time.perf_counter() - started))
+
+    def _failed(
+        self,
+        name: str,
+        status: PluginStatus,
+        previous: PluginVersion | None,
+        error: PluginError,
+        started: float,
+    ) -> LoadResult:
+        logger.error("plugin %r failed to load: %s", name, error, exc_info=error.__cause__)
+        self._status[name] = PluginStatus(
+            name,
+            PluginState.LOADED if previous is not None else PluginState.ERROR,
+            status.version,
+            status.loaded_at,
+            str(error),
+        )
+        if previous is None:
+            self._publish()
+        return self._report(LoadResult(name, False, error, time.perf_counter() - started))
+
+    def _report(self, result: LoadResult) -> LoadResult:
+        for listener in list(self.listeners):
+            listener(result)
+        return result
+
+    async def unload(self, name: str, state: PluginState = PluginState.DISABLED) -> None:
+        """Take plugin ``name`` out of service and close it."""
+        async with self._lock:
+            version = self._versions.get(name)
+            status = self._status.get(name)
+            self._status[name] = PluginStatus(name, state, status.version if status else 0)
+            if version is None:
+                self._publish()
+                return
+            candidate = dict(self._versions)
+            del candidate[name]
+            self._publish(candidate, reset_all=version.shapes_every_route)
+            await self._retire(version)
+
+    async def _retire(self, version: PluginVersion) -> None:
+        """Close a replaced version once its in-flight requests finish (or time runs out)."""
+        if version.inflight:
+            try:
+                await asyncio.wait_for(version.drained.wait(), self.config.server.drain_timeout)
+            except TimeoutError:
+                logger.warning(
+                    "plugin %r: %d request(s) still running after drain_timeout; closing anyway",
+                    version.name,
+                    version.inflight,
+                )
+        await _close_quietly(version)
+
+    # -- publishing ---------------------------------------------------------
+
+    def _live_handles(self) -> list[PluginHandle]:
+        return [self._own, *(v.handle for v in self._ordered(self._versions))]
+
+    def _ordered(self, versions: dict[str, PluginVersion]) -> list[PluginVersion]:
+        order = {plugin.name: index for index, plugin in enumerate(self.config.plugins)}
+        return sorted(versions.values(), key=lambda v: order.get(v.name, len(order)))
+
+    def _publish(
+        self, versions: dict[str, PluginVersion] | None = None, *, reset_all: bool = False
+    ) -> None:
+        """Swap in a new route table (and wrapper and hook lists) in one step.
+
+        Raises:
+            RouteConflictError: nothing is changed.
+        """
+        versions = self._versions if versions is None else versions
+        ordered = self._ordered(versions)
+        handles = [self._own, *(v.handle for v in ordered)]
+        routes = [route for handle in handles for route in handle.routes]
+        routes.extend(self._placeholders(versions))
+        table = RouteTable(routes)
+        self._versions = versions
+        self._installed = tuple(w for handle in handles for w in handle.wrappers)
+        self._hook_sets = (
+            DEFAULT_HOOKS,
+            *self._extra_hooks,
+            *(hooks for handle in handles[1:] for hooks in handle.hooks),
+            *self._own.hooks,
+        )
+        self.table = table
+        if reset_all:
+            self.reset()
+
+    def _placeholders(self, versions: dict[str, PluginVersion]) -> list[Route]:
+        """503 routes for enabled plugins that failed with no version to serve."""
+        routes = []
+        for name, status in self._status.items():
+            if status.state is not PluginState.ERROR or name in versions:
+                continue
+            plugin_config = self.config.plugin(name)
+            if plugin_config is None or not plugin_config.enabled:
+                continue
+            path = "/" + (plugin_config.route_path or name).strip("/")
+            for method in ("GET", "POST"):
+                routes.append(Route(path, method, _unavailable(name, status.error), plugin=name))
+        return routes
+
+    def _is_live(self, handle: PluginHandle) -> bool:
+        if handle is self._own:
+            return True
+        version = self._versions.get(handle.name or "")
+        return version is not None and version.handle is handle
+
+    def _wrappers_changed(
+        self, handle: PluginHandle, *, added: Iterable[Wrapper] = (), affected: Iterable[Route] = ()
+    ) -> None:
+        if self._is_live(handle):
+            self._installed = tuple(w for h in self._live_handles() for w in h.wrappers)
+            for route in [*affected, *self.routes_using(added)]:
+                route.reset()
+
+    def routes_using(self, wrappers: Iterable[Wrapper]) -> list[Route]:
+        wanted = list(wrappers)
+        return [r for r in self.table.routes if any(r.applies(w) for w in wanted)]
+
+    def _hooks_changed(self, handle: PluginHandle) -> None:
+        if self._is_live(handle):
+            self._publish(reset_all=True)
+
+
+def _unavailable(name: str, error: str | None) -> Callable[..., Any]:
+    from .errors import HTTPError
+
+    async def unavailable() -> None:
+        raise HTTPError(503, f"plugin {name!r} failed to load: {error}")
+
+    return unavailable
+
+
+async def _close_quietly(version: PluginVersion) -> None:
+    try:
+        await version.handle.aclose()
+    except Exception as error:
+        logger.error("plugin %r: close failed: %s", version.name, error, exc_info=error)

@@ -1,0 +1,218 @@
+"""Import plugins into fresh module objects and collect what they declare.
+
+Each project's plugins live in a private package namespace
+(``_plughost_<hash of the plugins folder>``), so relative imports work inside
+plugin packages and helper modules (``from . import _shared``), and two
+projects in one process never collide. Plugin code is always compiled from
+source: a timestamp-checked ``.pyc`` can serve stale code after a quick edit.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import CodeType, ModuleType
+from typing import Any, Final
+
+from .discovery import PluginSource
+from .errors import PluginError, PluginImportError
+
+__all__ = ["ImportedPlugin", "helper_imports", "import_plugin", "namespace_for"]
+
+_PREFIX: Final = "_plughost_"
+_lock = threading.Lock()
+_namespaces: dict[str, Path] = {}
+
+
+def namespace_for(plugins_dir: Path) -> str:
+    """The stable private package name for one project's plugins folder."""
+    folder = plugins_dir.resolve()
+    digest = hashlib.sha1(str(folder).encode()).hexdigest()[:10]
+    name = f"{_PREFIX}{digest}"
+    with _lock:
+        if name not in sys.modules:
+            spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+            spec.submodule_search_locations = [str(folder)]
+            package = importlib.util.module_from_spec(spec)
+            package.__path__ = [str(folder)]
+            sys.modules[name] = package
+        _namespaces[name] = folder
+        if not any(isinstance(finder, _SourceOnlyFinder) for finder in sys.meta_path):
+            sys.meta_path.insert(0, _SourceOnlyFinder())
+    return name
+
+
+class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+    """Compile from source every time; never read or write bytecode caches."""
+
+    def get_code(self, fullname: str) -> CodeType:
+        path = self.get_filename(fullname)
+        return compile(self.get_data(path), path, "exec", dont_inherit=True)
+
+
+class _SourceOnlyFinder(importlib.abc.MetaPathFinder):
+    """Finds submodules and helpers inside plughost plugin namespaces."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if not fullname.startswith(_PREFIX) or "." not in fullname:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+            return spec
+        spec.loader = _SourceOnlyLoader(fullname, spec.origin)
+        return spec
+
+
+@dataclass(slots=True)
+class ImportedPlugin:
+    """A freshly imported plugin module, and how to undo the import."""
+
+    source: PluginSource
+    module: ModuleType
+    #: what sys.modules held under this plugin's name before the import
+    previous: dict[str, ModuleType] = field(default_factory=dict)
+    helpers: frozenset[str] = frozenset()
+
+    def rollback(self) -> None:
+        """Put sys.modules back as it was before the import."""
+        _replace_modules(self.module.__name__, self.previous)
+
+
+def _owned(fullname: str) -> dict[str, ModuleType]:
+    prefix = fullname + "."
+    return {k: v for k, v in list(sys.modules.items()) if k == fullname or k.startswith(prefix)}
+
+
+def _replace_modules(fullname: str, modules: dict[str, ModuleType]) -> None:
+    for key in _owned(fullname):
+        del sys.modules[key]
+    sys.modules.update(modules)
+
+
+def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
+    """Execute a plugin's code in a new module object.
+
+    The live module (if any) is left untouched in spirit: requests running on
+    it keep its globals. On failure sys.modules is restored exactly.
+
+    Raises:
+        PluginImportError: the code raised (SyntaxError included), with the
+            plugin's file and line.
+    """
+    namespace = namespace_for(plugins_dir)
+    _refuse_escape(source, plugins_dir)
+    fullname = f"{namespace}.{source.name}"
+    previous = _owned(fullname)
+    for key in previous:
+        del sys.modules[key]
+    spec = importlib.util.spec_from_file_location(
+        fullname,
+        source.path,
+        loader=_SourceOnlyLoader(fullname, str(source.path)),
+        submodule_search_locations=[str(source.root)] if source.is_package else None,
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[fullname] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as error:
+        _replace_modules(fullname, previous)
+        if isinstance(error, Exception):
+            raise import_error(source, error) from error
+        raise
+    return ImportedPlugin(source, module, previous, helper_imports(source))
+
+
+def _refuse_escape(source: PluginSource, plugins_dir: Path) -> None:
+    folder = plugins_dir.resolve()
+    real = source.path.resolve()
+    if not real.is_relative_to(folder):
+        raise PluginImportError(
+            f"plugin {source.name!r} is a symlink to {str(real)!r}, outside the plugins folder",
+            plugin=source.name,
+            path=source.path,
+            hint="copy the plugin into the plugins folder instead of linking to it",
+        )
+
+
+def import_error(source: PluginSource, error: Exception) -> PluginImportError:
+    """A PluginImportError pointing at the plugin's own line that raised."""
+    if isinstance(error, SyntaxError) and error.filename:
+        detail = f"{type(error).__name__}: {error.msg}"
+        return PluginImportError(
+            detail, plugin=source.name, path=error.filename, line=error.lineno
+        )
+    path, line = _blame(source, error)
+    return PluginImportError(
+        f"{type(error).__name__}: {error}", plugin=source.name, path=path, line=line
+    )
+
+
+def _blame(source: PluginSource, error: BaseException) -> tuple[Path, int | None]:
+    """The last traceback frame inside the plugin's files, else the plugin's own file."""
+    root = source.root.resolve()
+    folder = source.path.parent.resolve() if not source.is_package else root.parent
+    found: tuple[Path, int | None] = (source.path, None)
+    for frame in traceback.extract_tb(error.__traceback__):
+        frame_path = Path(frame.filename)
+        try:
+            resolved = frame_path.resolve()
+        except OSError:
+            continue
+        if resolved == root or resolved.is_relative_to(root) or resolved.parent == folder:
+            found = (frame_path, frame.lineno)
+    return found
+
+
+def helper_imports(source: PluginSource) -> frozenset[str]:
+    """The helper modules (``_name``) a plugin imports relatively, read from its source."""
+    files = [source.path] if not source.is_package else sorted(source.root.rglob("*.py"))
+    helpers: set[str] = set()
+    for path in files:
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        depth = 1
+        if source.is_package:
+            depth = len(path.relative_to(source.root).parts)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == depth:
+                if node.module:
+                    head = node.module.split(".")[0]
+                    if head.startswith("_"):
+                        helpers.add(head)
+                else:
+                    helpers.update(a.name for a in node.names if a.name.startswith("_"))
+    return frozenset(helpers)
+
+
+def blame_exception(source: PluginSource, error: BaseException) -> tuple[Path, int | None]:
+    return _blame(source, error)
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, PluginError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def module_objects(module: ModuleType) -> list[tuple[str, Any]]:
+    """The module's globals that it defined itself, in definition order."""
+    return [
+        (name, value)
+        for name, value in vars(module).items()
+        if getattr(value, "__module__", None) == module.__name__
+    ]

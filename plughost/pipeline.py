@@ -1,0 +1,302 @@
+"""The hook pipeline: each route's request handler, compiled once from the hook plugins.
+
+The host's own behaviour is the first hook plugin (:data:`DEFAULT_HOOKS`):
+reading input, calling the endpoint, building the response and mapping
+errors. Plugins extend the ordinary hooks and replace the [single] ones.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final
+
+from aiohttp import web
+
+from .context import HOOK_NAMES, SINGLE_HOOKS, CheckedContext, Context
+from .errors import BadRequest
+from .responses import error_response, exception_response, to_response
+
+if TYPE_CHECKING:
+    from aiohttp.abc import AbstractMatchInfo
+    from aiohttp.web_request import BaseRequest
+    from aiohttp.web_response import StreamResponse
+
+    from .routing import Route
+    from .typedefs import Handler
+
+__all__ = [
+    "DEFAULT_HOOKS",
+    "RESERVED_INPUTS",
+    "HookFunction",
+    "HookPlugin",
+    "HookSet",
+    "compile_handler",
+    "effective_hooks",
+    "hook_functions",
+]
+
+logger: Final = logging.getLogger("plughost.pipeline")
+
+#: input names the host supplies; a request may not set them itself
+RESERVED_INPUTS: Final = frozenset({"request_headers", "request"})
+_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+class HookPlugin:
+    """A convenience base class for hook plugins; any object with hook methods works."""
+
+
+@dataclass(frozen=True, slots=True)
+class HookFunction:
+    function: Callable[[Context], Any]
+    is_async: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HookSet:
+    """The hook functions one object or module provides, probed once."""
+
+    #: the plugin that registered them
+    owner: str
+    #: the object or module they came from
+    source: object
+    functions: Mapping[str, HookFunction]
+
+    @property
+    def label(self) -> str:
+        name = getattr(self.source, "name", None)
+        return name if isinstance(name, str) and name else self.owner
+
+
+def hook_functions(source: object) -> dict[str, HookFunction]:
+    """The hook functions of an object or module (duck typing).
+
+    For a module, only functions defined in that module count, so a hook
+    function imported from elsewhere is not run twice.
+    """
+    found: dict[str, HookFunction] = {}
+    for name in HOOK_NAMES:
+        function = getattr(source, name, None)
+        if not callable(function):
+            continue
+        if isinstance(source, ModuleType) and getattr(function, "__module__", None) != getattr(
+            source, "__name__", None
+        ):
+            continue
+        found[name] = HookFunction(function, inspect.iscoroutinefunction(function))
+    return found
+
+
+async def _read_input(context: Context) -> None:
+    request = context.request
+    data: dict[str, Any] = dict(request.query) if request.query_string else {}
+    if request.method in _BODY_METHODS and request.body_exists:
+        content_type = request.content_type
+        if content_type == "application/json":
+            data.update(await _json_body(request))
+        elif content_type in _FORM_TYPES:
+            try:
+                form = await request.post()
+            except web.HTTPRequestEntityTooLarge as error:
+                raise _too_large(error) from None
+            data.update((key, value) for key, value in form.items())
+    data.update(context.params)
+    for key in RESERVED_INPUTS.intersection(data):
+        raise BadRequest(f"{key!r} is supplied by the host and cannot be sent as input")
+    data["request_headers"] = request.headers
+    context.input = data
+
+
+def _too_large(error: web.HTTPRequestEntityTooLarge) -> BadRequest:
+    return BadRequest(f"request body too large: {error.text}")
+
+
+async def _json_body(request: BaseRequest) -> dict[str, Any]:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as error:
+        raise _too_large(error) from None
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise BadRequest(f"malformed JSON body: {reason}") from None
+    if isinstance(body, dict):
+        return body
+    return {"body": body}
+
+
+async def _call_function(context: Context) -> None:
+    route = context.route
+    signature = route.signature
+    data = context.input
+    if signature.takes_all:
+        kwargs = {k: v for k, v in data.items() if k != "request"}
+    else:
+        kwargs = {name: data[name] for name in signature.names if name in data}
+    if "request" in signature.names:
+        kwargs["request"] = context.request
+    context.output = await route.call(**kwargs)
+
+
+def _create_response(context: Context) -> None:
+    context.response = to_response(context.output, context.route.plugin)
+
+
+DEFAULT_HOOKS: Final = HookSet(
+    owner="plughost",
+    source=None,
+    functions={
+        "read_input": HookFunction(_read_input, True),
+        "call_function": HookFunction(_call_function, True),
+        "create_response": HookFunction(_create_response, False),
+    },
+)
+
+_Stage = tuple[tuple[str, Callable[[Context], Any], bool], ...]
+
+
+def _applies(hooks: HookSet, route: Route) -> bool:
+    skip = route.skip
+    if not skip or hooks is DEFAULT_HOOKS:
+        return True
+    if True in skip:
+        return False
+    for item in skip:
+        if item is hooks.source or item == hooks.owner or item == hooks.label:
+            return False
+        if isinstance(item, type) and isinstance(hooks.source, item):
+            return False
+    return True
+
+
+def effective_hooks(route: Route, hook_sets: Iterable[HookSet]) -> dict[str, tuple[str, ...]]:
+    """Per hook, the plugins whose implementation runs for ``route``, in order."""
+    stages = _stages(route, hook_sets)
+    return {name: tuple(label for label, _, _ in stages[name]) for name in HOOK_NAMES if stages[name]}
+
+
+def _stages(route: Route, hook_sets: Iterable[HookSet]) -> dict[str, _Stage]:
+    collected: dict[str, list[tuple[str, Callable[[Context], Any], bool]]] = {
+        name: [] for name in HOOK_NAMES
+    }
+    for hooks in hook_sets:
+        if not _applies(hooks, route):
+            continue
+        for name, hook in hooks.functions.items():
+            entry = (hooks.label, hook.function, hook.is_async)
+            if name in SINGLE_HOOKS:
+                collected[name] = [entry]
+            else:
+                collected[name].append(entry)
+    return {name: tuple(entries) for name, entries in collected.items()}
+
+
+async def _run(stage: _Stage, context: Context) -> None:
+    for _, function, is_async in stage:
+        if is_async:
+            await function(context)
+        else:
+            function(context)
+
+
+def _checked_runner(hook: str) -> Callable[[_Stage, Context], Any]:
+    async def run(stage: _Stage, context: Context) -> None:
+        assert isinstance(context, CheckedContext)
+        for label, function, is_async in stage:
+            context.enter(hook, label)
+            try:
+                if is_async:
+                    await function(context)
+                else:
+                    function(context)
+            finally:
+                context.enter(None, "")  # type: ignore[arg-type]
+
+    return run
+
+
+def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool = False) -> Handler:
+    """Build ``route``'s request handler: the eleven hooks, skipping the empty ones."""
+    stages = _stages(route, hook_sets)
+    start = stages["start_request"]
+    check = stages["check_access"]
+    after_check = stages["after_check_access"]
+    read = stages["read_input"]
+    process_input = stages["process_input"]
+    call = stages["call_function"]
+    process_output = stages["process_output"]
+    create = stages["create_response"]
+    errors = stages["process_error"]
+    process_response = stages["process_response"]
+    end = stages["end_request"]
+    where = repr(route)
+    context_class = CheckedContext if debug else Context
+    runners = {name: (_checked_runner(name) if debug else _run) for name in HOOK_NAMES}
+    run_start, run_check, run_after = (
+        runners["start_request"],
+        runners["check_access"],
+        runners["after_check_access"],
+    )
+    run_read, run_input, run_call = (
+        runners["read_input"],
+        runners["process_input"],
+        runners["call_function"],
+    )
+    run_output, run_create = runners["process_output"], runners["create_response"]
+    run_errors, run_response = runners["process_error"], runners["process_response"]
+
+    async def handle(request: BaseRequest, match: AbstractMatchInfo) -> StreamResponse:
+        context = context_class(request, route, match)  # type: ignore[arg-type]
+        try:
+            if start:
+                await run_start(start, context)
+            if check:
+                await run_check(check, context)
+            if after_check:
+                await run_after(after_check, context)
+            await run_read(read, context)
+            if process_input:
+                await run_input(process_input, context)
+            await run_call(call, context)
+            if process_output:
+                await run_output(process_output, context)
+            await run_create(create, context)
+        except Exception as error:
+            context.error = error
+            context.response = None
+            if errors:
+                await _guarded(run_errors, errors, context, where, "process_error")
+            if context.response is None:
+                context.response = exception_response(context.error, debug=debug, where=where)
+        if context.response is None:
+            context.response = error_response(
+                500, "Internal Server Error", detail="create_response set no response" if debug else None
+            )
+        if process_response:
+            try:
+                await run_response(process_response, context)
+            except Exception as error:
+                context.response = exception_response(error, debug=debug, where=where)
+        if end:
+            await _guarded(runners["end_request"], end, context, where, "end_request")
+        return context.response
+
+    return handle
+
+
+async def _guarded(
+    runner: Callable[[_Stage, Context], Any], stage: _Stage, context: Context, where: str, hook: str
+) -> None:
+    """Run every function of ``stage``; one that raises is logged and the rest still run."""
+    for entry in stage:
+        try:
+            await runner((entry,), context)
+        except Exception:
+            logger.exception("%s: %s hook of %r raised", where, hook, entry[0])

@@ -1,0 +1,83 @@
+"""Turning endpoint results and exceptions into aiohttp responses."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Mapping
+from typing import Any, Final
+
+from aiohttp import web
+
+from .errors import HTTPError
+
+__all__ = ["error_response", "exception_response", "json_response", "to_response"]
+
+logger: Final = logging.getLogger("plughost.request")
+_dumps: Final = json.dumps
+
+
+def json_response(
+    data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        text=_dumps(data), status=status, content_type="application/json", headers=headers
+    )
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    detail: str | None = None,
+) -> web.Response:
+    """A JSON error body: ``{"error": message, "status": status}``."""
+    body: dict[str, Any] = {"error": message, "status": status}
+    if detail is not None:
+        body["traceback"] = detail
+    return json_response(body, status=status, headers=headers)
+
+
+def to_response(output: object, plugin: str | None = None) -> web.StreamResponse:
+    """Map an endpoint's result: dict/list to JSON, str to text, None to 204.
+
+    An aiohttp response passes through unchanged and bytes are sent as
+    ``application/octet-stream``. Anything else is a TypeError naming the
+    plugin and the type, which the pipeline answers with a 500.
+    """
+    if isinstance(output, web.StreamResponse):
+        return output
+    if isinstance(output, dict | list):
+        try:
+            text = _dumps(output)
+        except (TypeError, ValueError) as error:
+            owner = f"plugin {plugin!r}" if plugin else "the endpoint"
+            raise TypeError(f"{owner} returned data that is not JSON-serialisable: {error}") from None
+        return web.Response(text=text, content_type="application/json")
+    if isinstance(output, str):
+        return web.Response(text=output, content_type="text/plain")
+    if output is None:
+        return web.Response(status=204)
+    if isinstance(output, bytes | bytearray):
+        return web.Response(body=bytes(output), content_type="application/octet-stream")
+    owner = f"plugin {plugin!r}" if plugin else "the endpoint"
+    raise TypeError(
+        f"{owner} returned a {type(output).__name__}, which plughost cannot send; "
+        "return a dict, list, str, bytes, None or an aiohttp response"
+    )
+
+
+def exception_response(error: BaseException, *, debug: bool, where: str) -> web.StreamResponse:
+    """The response for an exception raised while handling a request."""
+    if isinstance(error, HTTPError):
+        return error_response(error.status, error.message)
+    if isinstance(error, web.HTTPException):
+        if error.status < 400:
+            return error
+        headers = {k: v for k, v in error.headers.items() if k.lower() in ("allow", "location")}
+        return error_response(error.status, error.text or error.reason, headers=headers)
+    logger.error("%s: unhandled %s", where, type(error).__name__, exc_info=error)
+    detail = "".join(traceback.format_exception(error)) if debug else None
+    return error_response(500, "Internal Server Error", detail=detail)

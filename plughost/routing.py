@@ -1,0 +1,360 @@
+"""Routes, their cached wrapper chains, and immutable route-table snapshots.
+
+A :class:`Route` follows Bottle's contract: ``call`` is the callback wrapped by
+every applicable wrapper plugin, built on first use and cached until
+:meth:`Route.reset`. A :class:`RouteTable` is a frozen aiohttp
+``UrlDispatcher`` over a set of routes; the host swaps whole tables, never
+edits one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, final
+
+from aiohttp.abc import AbstractMatchInfo
+from aiohttp.web_urldispatcher import AbstractRoute, UrlDispatcher
+
+from .errors import BadRequest, PluginError, RouteConflictError
+from .typedefs import Callback, Handler
+
+if TYPE_CHECKING:
+    from aiohttp.web_request import BaseRequest
+
+__all__ = ["ROUTES_ATTRIBUTE", "Route", "RouteSpec", "RouteTable", "route"]
+
+ROUTES_ATTRIBUTE: Final = "__plughost_routes__"
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """What ``@plughost.route(...)`` declares; the loader turns it into a Route."""
+
+    rule: str
+    methods: tuple[str, ...] = ("GET",)
+    name: str | None = None
+    skip: tuple[object, ...] = ()
+    apply: tuple[object, ...] = ()
+    config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+def _methods(method: str | Iterable[str]) -> tuple[str, ...]:
+    methods = (method,) if isinstance(method, str) else tuple(method)
+    return tuple(m.upper() for m in methods)
+
+
+def _as_tuple(value: object) -> tuple[object, ...]:
+    if value is None:
+        return ()
+    if value is True:
+        return (True,)
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(value)
+    return (value,)
+
+
+def route(
+    rule: str,
+    method: str | Iterable[str] = "GET",
+    *,
+    name: str | None = None,
+    skip: object = None,
+    apply: object = None,
+    **config: Any,
+) -> Callable[[_F], _F]:
+    """Declare the decorated function as an endpoint at ``rule``.
+
+    The function is returned unchanged; the plugin loader collects the
+    declaration from the module. ``skip`` names wrappers not to apply (an
+    instance, a name, a type, or ``True`` for all), ``apply`` adds route-local
+    wrappers, and any other keyword becomes per-route config that wrappers
+    read from ``route.config``.
+
+    Example::
+
+        @plughost.route("/items/{id}", method=["GET", "POST"], sqlite={"dbfile": "x.db"})
+        async def item(id: str, db) -> dict: ...
+    """
+    spec = RouteSpec(
+        rule=rule,
+        methods=_methods(method),
+        name=name,
+        skip=_as_tuple(skip),
+        apply=_as_tuple(apply),
+        config=MappingProxyType(dict(config)),
+    )
+
+    def decorator(function: _F) -> _F:
+        specs = list(getattr(function, ROUTES_ATTRIBUTE, ()))
+        specs.append(spec)
+        setattr(function, ROUTES_ATTRIBUTE, tuple(specs))
+        return function
+
+    return decorator
+
+
+class WrapperSource(Protocol):
+    """What a Route needs from its host: the wrappers installed there, in order."""
+
+    def installed(self) -> Sequence[Wrapper]: ...
+
+
+@final
+class Wrapper:
+    """A probed wrapper plugin: ``plugin(callback)`` or ``plugin.apply(callback, route)``."""
+
+    __slots__ = ("apply", "name", "owner", "plugin")
+
+    def __init__(self, plugin: object, owner: str | None = None) -> None:
+        if isinstance(plugin, type):
+            raise PluginError(f"{plugin.__name__} is a class; install an instance of it")
+        apply = getattr(plugin, "apply", None)
+        if callable(apply):
+            self.apply: Callable[[Callback, Route], Callback] = apply
+        elif callable(plugin):
+            self.apply = lambda callback, route: plugin(callback)
+        else:
+            raise PluginError(
+                f"{plugin!r} is not a wrapper plugin",
+                hint="a wrapper is a callable, or an object with apply(callback, route)",
+            )
+        api = getattr(plugin, "api", 2)
+        if api != 2:
+            raise PluginError(f"{plugin!r} declares api = {api!r}; plughost supports api = 2")
+        self.plugin = plugin
+        name = getattr(plugin, "name", None)
+        self.name: str | None = name if isinstance(name, str) and name else None
+        #: the plugin that installed this wrapper, or None for the host itself
+        self.owner = owner
+
+    @property
+    def label(self) -> str:
+        return self.name or getattr(self.plugin, "__name__", type(self.plugin).__name__)
+
+
+class _Signature:
+    """What a callback accepts, inspected once."""
+
+    __slots__ = ("names", "required", "takes_all")
+
+    def __init__(self, callback: Callable[..., Any]) -> None:
+        names: list[str] = []
+        required: list[str] = []
+        takes_all = False
+        for parameter in inspect.signature(callback).parameters.values():
+            if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                takes_all = True
+            elif parameter.kind in (
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                inspect.Parameter.KEYWORD_ONLY,
+            ):
+                names.append(parameter.name)
+                if parameter.default is inspect.Parameter.empty:
+                    required.append(parameter.name)
+        self.names: tuple[str, ...] = tuple(names)
+        self.required: tuple[str, ...] = tuple(required)
+        self.takes_all = takes_all
+
+
+def _endpoint(callback: Callable[..., Any], signature: _Signature) -> Callback:
+    """The innermost coroutine function of a chain: checks arguments, runs sync code in a thread."""
+    required = signature.required
+    if inspect.iscoroutinefunction(callback):
+        if not required:
+            return callback
+
+        async def call_async(**kwargs: Any) -> Any:
+            for name in required:
+                if name not in kwargs:
+                    raise BadRequest(f"missing required argument {name!r}")
+            return await callback(**kwargs)
+
+        endpoint: Callback = call_async
+    else:
+
+        async def call_in_thread(**kwargs: Any) -> Any:
+            for name in required:
+                if name not in kwargs:
+                    raise BadRequest(f"missing required argument {name!r}")
+            return await asyncio.to_thread(functools.partial(callback, **kwargs))
+
+        endpoint = call_in_thread
+    try:
+        functools.update_wrapper(endpoint, callback)
+    except (AttributeError, TypeError):  # pragma: no cover - exotic callables
+        pass
+    return endpoint
+
+
+@final
+class Route:
+    """One endpoint: a rule, a method and a callback, plus Bottle's plugin machinery."""
+
+    def __init__(
+        self,
+        rule: str,
+        method: str,
+        callback: Callable[..., Any],
+        *,
+        name: str | None = None,
+        plugin: str | None = None,
+        skip: Iterable[object] = (),
+        plugins: Iterable[object] = (),
+        config: Mapping[str, Any] | None = None,
+        host: WrapperSource | None = None,
+    ) -> None:
+        if not rule.startswith("/"):
+            raise PluginError(f"route rule {rule!r} must start with '/'", plugin=plugin)
+        self.rule: Final = rule
+        self.method: Final = method.upper()
+        #: the original callback, as the plugin wrote it
+        self.callback: Final = callback
+        self.name: Final = name or getattr(callback, "__name__", None)
+        #: the name of the plugin that owns this route, or None
+        self.plugin: Final = plugin
+        self.skip: Final = tuple(skip)
+        #: route-local wrappers, applied inside the host's
+        self.plugins: Final = [Wrapper(p, plugin) for p in plugins]
+        self.config: Final[Mapping[str, Any]] = MappingProxyType(dict(config or {}))
+        self.host = host
+        self.signature: Final = _Signature(callback)
+        self._call: Callback | None = None
+        #: the compiled request handler; see plughost.pipeline
+        self.handler: Handler | None = None
+        #: the plugin version serving this route (counts its in-flight requests)
+        self.owner: Any = None
+
+    def __repr__(self) -> str:
+        owner = f" of {self.plugin!r}" if self.plugin else ""
+        return f"<Route {self.method} {self.rule}{owner}>"
+
+    def all_plugins(self) -> Iterator[object]:
+        """The wrappers that apply to this route, innermost first (Bottle's order)."""
+        return (wrapper.plugin for wrapper in self._wrappers())
+
+    def _wrappers(self) -> Iterator[Wrapper]:
+        skip = self.skip
+        if True in skip:
+            return
+        installed = list(self.host.installed()) if self.host is not None else []
+        seen: set[str] = set()
+        for wrapper in reversed(installed + self.plugins):
+            name = wrapper.name
+            if name and name in seen:
+                continue
+            if _skipped(wrapper, skip):
+                continue
+            if name:
+                seen.add(name)
+            yield wrapper
+
+    def applies(self, wrapper: Wrapper) -> bool:
+        return any(w is wrapper for w in self._wrappers())
+
+    @property
+    def call(self) -> Callback:
+        """The callback with every applicable wrapper applied; built once, cached."""
+        if self._call is None:
+            self._call = self._build()
+        return self._call
+
+    def _build(self) -> Callback:
+        callback = _endpoint(self.callback, self.signature)
+        for wrapper in self._wrappers():
+            wrapped = wrapper.apply(callback, self)
+            if wrapped is callback:
+                continue
+            if not inspect.iscoroutinefunction(wrapped):
+                raise PluginError(
+                    f"wrapper {wrapper.label!r} returned {wrapped!r} for {self!r}, "
+                    "which is not a coroutine function",
+                    plugin=wrapper.owner,
+                    hint="apply() receives an async callback and must return one "
+                    "(an `async def` wrapper)",
+                )
+            try:
+                functools.update_wrapper(wrapped, self.callback)
+            except (AttributeError, TypeError):  # pragma: no cover - exotic callables
+                pass
+            callback = wrapped
+        return callback
+
+    def reset(self) -> None:
+        """Drop the cached wrapper chain and handler; both are rebuilt on next use."""
+        self._call = None
+        self.handler = None
+
+
+def _skipped(wrapper: Wrapper, skip: tuple[object, ...]) -> bool:
+    plugin = wrapper.plugin
+    for item in skip:
+        if item is plugin or (isinstance(item, str) and item == wrapper.name):
+            return True
+        if isinstance(item, type) and isinstance(plugin, item):
+            return True
+    return False
+
+
+@final
+class RouteTable:
+    """An immutable snapshot of routes over a frozen aiohttp ``UrlDispatcher``.
+
+    Raises:
+        RouteConflictError: two routes claim the same method and rule.
+    """
+
+    __slots__ = ("_by_route", "_router", "routes")
+
+    def __init__(self, routes: Iterable[Route] = ()) -> None:
+        self.routes: tuple[Route, ...] = tuple(routes)
+        self._router = UrlDispatcher()
+        self._by_route: dict[AbstractRoute, Route] = {}
+        claimed: dict[tuple[str, str], Route] = {}
+        resources: dict[str, Any] = {}
+        for item in self.routes:
+            key = (item.method, item.rule)
+            other = claimed.get(key)
+            if other is not None:
+                raise RouteConflictError(
+                    f"{item.method} {item.rule} is claimed by {_owner(other)} and {_owner(item)}",
+                    plugin=item.plugin,
+                    hint="change one of the rules, or disable one of the plugins",
+                )
+            claimed[key] = item
+            resource = resources.get(item.rule)
+            if resource is None:
+                try:
+                    resource = self._router.add_resource(item.rule)
+                except ValueError as error:
+                    raise PluginError(f"bad route rule {item.rule!r}: {error}", plugin=item.plugin)
+                resources[item.rule] = resource
+            self._by_route[resource.add_route(item.method, _unused)] = item
+        for item in self.routes:
+            if item.method == "GET" and ("HEAD", item.rule) not in claimed:
+                self._by_route[resources[item.rule].add_route("HEAD", _unused)] = item
+        self._router.freeze()
+
+    async def resolve(self, request: BaseRequest) -> tuple[Route | None, AbstractMatchInfo]:
+        """The route for ``request`` and aiohttp's match info (path params, or the 404/405)."""
+        match = await self._router.resolve(request)  # type: ignore[arg-type]
+        return self._by_route.get(match.route), match  # type: ignore[attr-defined]
+
+    def __iter__(self) -> Iterator[Route]:
+        return iter(self.routes)
+
+    def __len__(self) -> int:
+        return len(self.routes)
+
+
+def _owner(item: Route) -> str:
+    return f"plugin {item.plugin!r}" if item.plugin else "the host"
+
+
+async def _unused(request: BaseRequest) -> Awaitable[None]:  # pragma: no cover
+    raise AssertionError("plughost dispatches routes itself")

@@ -1,0 +1,167 @@
+"""Background tasks: started by a request, queried by a later one.
+
+Results live in the host's :class:`TaskStore`, keyed by plugin, so they stay
+queryable when the plugin that started them is reloaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
+
+__all__ = ["TaskGroup", "TaskInfo", "TaskState", "TaskStore"]
+
+logger: Final = logging.getLogger("plughost.tasks")
+
+
+class TaskState(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(slots=True)
+class TaskInfo:
+    """What is known about one background task."""
+
+    id: str
+    plugin: str
+    state: TaskState = TaskState.PENDING
+    result: Any = None
+    error: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "plugin": self.plugin,
+            "state": self.state.value,
+            "result": self.result,
+            "error": self.error,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+
+class TaskGroup:
+    """One plugin's view of the task store (``self.tasks`` / ``host.tasks``)."""
+
+    def __init__(self, store: TaskStore, plugin: str) -> None:
+        self._store = store
+        self.plugin: Final = plugin
+
+    def start(
+        self,
+        work: Callable[..., Awaitable[Any]] | Coroutine[Any, Any, Any],
+        *args: Any,
+        **kwargs: Any,
+    ) -> str:
+        """Run ``work`` (a coroutine, or an async function and its arguments) in the background.
+
+        Returns the task's id, an unguessable string for :meth:`get`.
+        """
+        if inspect.iscoroutine(work):
+            if args or kwargs:
+                raise TypeError("arguments are given with an async function, not a coroutine")
+            coroutine = work
+        elif callable(work):
+            coroutine = work(*args, **kwargs)
+            if not inspect.iscoroutine(coroutine):
+                raise TypeError(f"{work!r} is not an async function")
+        else:
+            raise TypeError(f"cannot run {work!r} as a task")
+        return self._store._start(self.plugin, coroutine)
+
+    def get(self, task_id: str) -> TaskInfo | None:
+        """The task's state, result or error, and its times; None for an unknown id."""
+        return self._store._get(self.plugin, task_id)
+
+    def list(self) -> list[TaskInfo]:
+        return self._store._list(self.plugin)
+
+
+class TaskStore:
+    """Task results per plugin, with at most ``max_results`` finished ones kept per plugin."""
+
+    def __init__(self, max_results: int = 100) -> None:
+        self.max_results = max_results
+        self._infos: dict[str, OrderedDict[str, TaskInfo]] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    def group(self, plugin: str) -> TaskGroup:
+        return TaskGroup(self, plugin)
+
+    def _start(self, plugin: str, coroutine: Coroutine[Any, Any, Any]) -> str:
+        task_id = secrets.token_urlsafe(16)
+        info = TaskInfo(task_id, plugin)
+        self._infos.setdefault(plugin, OrderedDict())[task_id] = info
+        self._running[task_id] = asyncio.get_running_loop().create_task(
+            self._run(info, coroutine), name=f"plughost task {plugin}:{task_id[:8]}"
+        )
+        return task_id
+
+    async def _run(self, info: TaskInfo, coroutine: Coroutine[Any, Any, Any]) -> None:
+        info.state = TaskState.RUNNING
+        info.started_at = time.time()
+        try:
+            info.result = await coroutine
+            info.state = TaskState.DONE
+        except asyncio.CancelledError:
+            info.state = TaskState.CANCELLED
+        except Exception as error:
+            info.state = TaskState.FAILED
+            info.error = f"{type(error).__name__}: {error}"
+            logger.warning("background task of plugin %r failed: %s", info.plugin, info.error)
+        finally:
+            info.finished_at = time.time()
+            self._running.pop(info.id, None)
+            self._evict(info.plugin)
+
+    def _evict(self, plugin: str) -> None:
+        infos = self._infos.get(plugin)
+        if infos is None:
+            return
+        finished = [i for i, info in infos.items() if info.finished_at is not None]
+        for task_id in finished[: max(0, len(finished) - self.max_results)]:
+            del infos[task_id]
+
+    def _get(self, plugin: str, task_id: str) -> TaskInfo | None:
+        return self._infos.get(plugin, {}).get(task_id)
+
+    def _list(self, plugin: str) -> list[TaskInfo]:
+        return list(self._infos.get(plugin, {}).values())
+
+    def running(self, plugin: str | None = None) -> list[asyncio.Task[None]]:
+        return [
+            task
+            for task_id, task in self._running.items()
+            if plugin is None or self._infos_plugin(task_id) == plugin
+        ]
+
+    def _infos_plugin(self, task_id: str) -> str | None:
+        for plugin, infos in self._infos.items():
+            if task_id in infos:
+                return plugin
+        return None
+
+    async def shutdown(self, grace: float) -> None:
+        """Give running tasks ``grace`` seconds, then cancel them (recorded as cancelled)."""
+        tasks = list(self._running.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)

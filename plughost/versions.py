@@ -1,0 +1,184 @@
+"""Building one version of a plugin, staged aside from the live host.
+
+:func:`build_version` imports the plugin's code into a fresh module (in a
+worker thread), validates its params, collects its routes, endpoint classes
+and hooks, and runs its ``setup``, all against a handle that is not yet live.
+The host publishes the result in one step, or discards it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from dataclasses import dataclass, field
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING, Any
+
+from .baseplugin import BasePlugin
+from .discovery import PluginSource
+from .errors import PluginError, PluginSetupError
+from .handle import PluginHandle, await_maybe
+from .loader import ImportedPlugin, blame_exception, import_plugin, module_objects
+from .params import PARAMS_CLASS, validate_params
+from .pipeline import HookSet, hook_functions
+from .routing import ROUTES_ATTRIBUTE, RouteSpec
+
+if TYPE_CHECKING:
+    from .config import PluginConfig
+    from .host import Host
+
+__all__ = ["PluginVersion", "build_version"]
+
+
+@dataclass(eq=False)
+class PluginVersion:
+    """One loaded version of a plugin: its module, its handle, what it owns."""
+
+    name: str
+    source: PluginSource
+    imported: ImportedPlugin
+    handle: PluginHandle
+    number: int
+    loaded_at: float = field(default_factory=time.time)
+    #: requests currently running on this version
+    inflight: int = 0
+    drained: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def module(self) -> ModuleType:
+        return self.imported.module
+
+    @property
+    def kind(self) -> str:
+        kinds = []
+        if any(isinstance(getattr(r.callback, "__self__", None), BasePlugin) for r in self.handle.routes):
+            kinds.append("endpoint")
+        elif self.handle.routes:
+            kinds.append("routes")
+        if self.handle.hooks:
+            kinds.append("hooks")
+        if self.handle.wrappers:
+            kinds.append("wrapper")
+        if not kinds:
+            return "empty"
+        return kinds[0] if len(kinds) == 1 else "mixed"
+
+    @property
+    def shapes_every_route(self) -> bool:
+        """True when this version contributes wrappers or hooks, which touch every route."""
+        return bool(self.handle.wrappers or self.handle.hooks)
+
+
+async def build_version(
+    host: Host, plugin_config: PluginConfig, source: PluginSource, number: int
+) -> PluginVersion:
+    """Import and set up one plugin, staged; nothing live changes.
+
+    Raises:
+        PluginError: import, params, collection or setup failed; sys.modules
+            is restored and anything the plugin set up is closed.
+    """
+    imported = await asyncio.to_thread(import_plugin, source, host.config.plugins_dir)
+    handle = PluginHandle(host, source.name, None, plugin_config)
+    try:
+        module = imported.module
+        handle.params = _params(module, plugin_config, host)
+        _collect(module, handle, plugin_config, host)
+        setup = getattr(module, "setup", None)
+        if callable(setup):
+            try:
+                await await_maybe(setup(handle))
+            except PluginError:
+                raise
+            except Exception as error:
+                path, line = blame_exception(source, error)
+                raise PluginSetupError(
+                    f"setup() raised {type(error).__name__}: {error}",
+                    plugin=source.name,
+                    path=path,
+                    line=line,
+                ) from error
+        close = getattr(module, "close", None)
+        if callable(close):
+            handle._closers.insert(0, (f"plugin {source.name!r}", close))
+    except BaseException:
+        imported.rollback()
+        try:
+            await handle.aclose()
+        except Exception:  # the setup error is the one worth reporting
+            pass
+        raise
+    version = PluginVersion(source.name, source, imported, handle, number)
+    for route in handle.routes:
+        route.owner = version
+    return version
+
+
+def _params(module: ModuleType, plugin_config: PluginConfig, host: Host) -> Any:
+    declared = getattr(module, PARAMS_CLASS, None)
+    if not isinstance(declared, type):
+        return MappingProxyType(dict(plugin_config.params))
+    text = None
+    try:
+        text = host.config.path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    return validate_params(
+        declared,
+        plugin_config.params,
+        plugin=plugin_config.name,
+        config_path=host.config.path,
+        config_text=text,
+    )
+
+
+def _collect(
+    module: ModuleType, handle: PluginHandle, plugin_config: PluginConfig, host: Host
+) -> None:
+    for _, value in module_objects(module):
+        specs: tuple[RouteSpec, ...] = getattr(value, ROUTES_ATTRIBUTE, ())
+        for spec in specs:
+            handle.add_route(
+                spec.rule,
+                value,
+                spec.methods,
+                name=spec.name,
+                skip=spec.skip,
+                apply=spec.apply,
+                **spec.config,
+            )
+        if (
+            inspect.isclass(value)
+            and issubclass(value, BasePlugin)
+            and value is not BasePlugin
+            and not inspect.isabstract(value)
+        ):
+            _mount(value, handle, plugin_config, host)
+    functions = hook_functions(module)
+    if functions:
+        handle.hooks.append(HookSet(handle.name or "plughost", module, functions))
+
+
+def _mount(
+    cls: type[BasePlugin], handle: PluginHandle, plugin_config: PluginConfig, host: Host
+) -> None:
+    route_path = (plugin_config.route_path or cls.route_path or cls.__name__.lower()).strip("/")
+    auth_type = plugin_config.auth_type
+    if auth_type == "none" and cls.auth_type:
+        auth_type = cls.auth_type
+    expected = host.config.auth.key if auth_type == "global" else plugin_config.key
+    try:
+        instance = cls(
+            host.config,
+            route_path,
+            auth_type,
+            handle.params,
+            apikey=expected,
+            tasks=handle.tasks,
+        )
+    except Exception as error:
+        raise PluginSetupError(
+            f"{cls.__name__}(...) raised {type(error).__name__}: {error}", plugin=handle.name
+        ) from error
+    handle.add_route(f"/{route_path}", instance.handle_request, ("GET", "POST"))
