@@ -86,6 +86,7 @@ class Host:
         self.table = RouteTable()
         self._lock = asyncio.Lock()
         self._closed = False
+        self._retiring: set[asyncio.Task[None]] = set()
         #: called with each LoadResult after a load, reload or unload
         self.listeners: list[Callable[[LoadResult], object]] = []
 
@@ -139,6 +140,8 @@ class Host:
         if self._closed:
             return
         self._closed = True
+        if self._retiring:
+            await asyncio.wait(self._retiring)
         await self.tasks.shutdown(self.config.server.task_grace)
         errors: list[Exception] = []
         for name in reversed(list(self._versions)):
@@ -225,10 +228,11 @@ class Host:
                 plugin=name,
                 hint=f"create plugins/{name}.py or plugins/{name}/__init__.py",
             )
-            if previous is not None:
-                await self._retire(previous)
             self._status[name] = PluginStatus(name, PluginState.MISSING, status.version, None, str(error))
-            self._publish(reset_all=previous is not None and previous.shapes_every_route)
+            candidate = {k: v for k, v in self._versions.items() if k != name}
+            self._publish(candidate, reset_all=previous is not None and previous.shapes_every_route)
+            if previous is not None:
+                self._retire_later(previous)
             return self._report(LoadResult(name, False, error, time.perf_counter() - started))
         try:
             version = await build_version(self, plugin_config, source, status.version + 1)
@@ -248,7 +252,7 @@ class Host:
             return self._failed(name, status, previous, error, started)
         self._status[name] = PluginStatus(name, PluginState.LOADED, version.number, version.loaded_at)
         if previous is not None:
-            await self._retire(previous)
+            self._retire_later(previous)
         return self._report(LoadResult(name, True, None, time.perf_counter() - started))
 
     def _failed(
@@ -259,7 +263,7 @@ class Host:
         error: PluginError,
         started: float,
     ) -> LoadResult:
-        logger.error("plugin %r failed to load: %s", name, error, exc_info=error.__cause__)
+        logger.debug("plugin %r failed to load: %s", name, error, exc_info=error.__cause__)
         self._status[name] = PluginStatus(
             name,
             PluginState.LOADED if previous is not None else PluginState.ERROR,
@@ -288,11 +292,21 @@ class Host:
             candidate = dict(self._versions)
             del candidate[name]
             self._publish(candidate, reset_all=version.shapes_every_route)
-            await self._retire(version)
+            self._retire_later(version)
+
+    def republish(self) -> None:
+        """Publish again after the config's plugin order changed."""
+        self._publish(reset_all=True)
+
+    def _retire_later(self, version: PluginVersion) -> None:
+        task = asyncio.get_running_loop().create_task(self._retire(version))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     async def _retire(self, version: PluginVersion) -> None:
         """Close a replaced version once its in-flight requests finish (or time runs out)."""
         if version.inflight:
+            version.drained.clear()
             try:
                 await asyncio.wait_for(version.drained.wait(), self.config.server.drain_timeout)
             except TimeoutError:

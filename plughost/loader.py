@@ -199,6 +199,22 @@ def helper_imports(source: PluginSource) -> frozenset[str]:
     return frozenset(helpers)
 
 
+def short_traceback(error: BaseException, plugins_dir: Path) -> str:
+    """The traceback lines of ``error`` that are in the plugins folder, for a log line."""
+    cause = error.__cause__ or error
+    if isinstance(cause, SyntaxError):
+        return "".join(traceback.format_exception_only(cause)).rstrip()
+    folder = plugins_dir.resolve()
+    frames = [
+        frame
+        for frame in traceback.extract_tb(cause.__traceback__)
+        if Path(frame.filename).resolve().is_relative_to(folder)
+    ]
+    lines = traceback.format_list(frames[-3:])
+    lines.extend(traceback.format_exception_only(cause))
+    return "".join(lines).rstrip()
+
+
 def blame_exception(source: PluginSource, error: BaseException) -> tuple[Path, int | None]:
     return _blame(source, error)
 

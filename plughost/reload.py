@@ -1,0 +1,251 @@
+"""Hot reload: watch the project, map each change to the plugins it touches, reload them.
+
+Each touched plugin is reloaded by :meth:`plughost.host.Host.load`, one
+transaction per plugin: a failure leaves the old version serving. A change to
+``plughost.toml`` is applied live when it parses and validates, and reported
+(with the last good config kept) when it does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+from watchfiles import Change, DefaultFilter, awatch
+
+from .config import Config, load_config
+from .discovery import is_plugin_name
+from .errors import ConfigError
+from .host import Host, LoadResult, PluginState
+from .loader import namespace_for, short_traceback
+
+__all__ = ["PluginFilter", "Reloader", "plugins_touched"]
+
+logger: Final = logging.getLogger("plughost.reload")
+
+
+class PluginFilter(DefaultFilter):
+    """Passes Python files in the plugins folder and the config file; nothing hidden."""
+
+    def __init__(self, plugins_dir: Path, config_path: Path) -> None:
+        super().__init__()
+        self.plugins_dir = plugins_dir.absolute()
+        self.real_plugins_dir = plugins_dir.resolve()
+        self.config_path = config_path.absolute()
+
+    def __call__(self, change: Change, path: str) -> bool:
+        candidate = Path(path)
+        if candidate == self.config_path:
+            return True
+        if not super().__call__(change, path):
+            return False
+        try:
+            relative = candidate.relative_to(self.plugins_dir)
+        except ValueError:
+            return False
+        if any(part.startswith(".") for part in relative.parts):
+            return False
+        if change is not Change.deleted and not candidate.resolve().is_relative_to(
+            self.real_plugins_dir
+        ):
+            logger.warning("ignoring %s: it is a symlink out of the plugins folder", path)
+            return False
+        return candidate.suffix == ".py" or (change is Change.deleted and not candidate.suffix)
+
+
+def plugins_touched(host: Host, paths: Iterable[Path]) -> tuple[set[str], set[str]]:
+    """The plugins a set of changed paths touches, and the helper modules among them."""
+    plugins_dir = host.config.plugins_dir.absolute()
+    plugins: set[str] = set()
+    helpers: set[str] = set()
+    for path in paths:
+        try:
+            head = path.absolute().relative_to(plugins_dir).parts[0]
+        except (ValueError, IndexError):
+            continue
+        name = head.removesuffix(".py")
+        if name.startswith("_") and name[1:2].isidentifier():
+            helpers.add(name)
+        elif is_plugin_name(name):
+            plugins.add(name)
+    for name, version in host.versions.items():
+        if version.imported.helpers & helpers:
+            plugins.add(name)
+    return plugins, helpers
+
+
+class Reloader:
+    """Watches a host's project and reloads what changes.
+
+    Args:
+        host: the running host.
+        debounce: longest time, in ms, to group changes into one batch.
+        step: how long, in ms, the folder must stay quiet before a batch is handled.
+    """
+
+    def __init__(self, host: Host, *, debounce: int = 1600, step: int = 10) -> None:
+        self.host = host
+        self.debounce = debounce
+        self.step = step
+        self._stop = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._queue: asyncio.Queue[set[tuple[Change, str]]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        #: how many batches of changes have been handled
+        self.batches = 0
+        self.batch_done = asyncio.Event()
+
+    async def start(self) -> None:
+        """Start watching; returns once the watchers are running."""
+        config = self.host.config
+        plugins_dir = config.plugins_dir.absolute()
+        plugins_dir.mkdir(parents=True, exist_ok=True)
+        watch_filter = PluginFilter(plugins_dir, config.path)
+        ready = [asyncio.Event(), asyncio.Event()]
+        self._tasks = [
+            asyncio.create_task(self._watch(plugins_dir, True, watch_filter, ready[0])),
+            asyncio.create_task(self._watch(config.path.parent, False, watch_filter, ready[1])),
+        ]
+        self._worker = asyncio.create_task(self._work())
+        try:
+            async with asyncio.timeout(10):
+                for event, task in zip(ready, self._tasks, strict=True):
+                    waiter = asyncio.create_task(event.wait())
+                    await asyncio.wait([waiter, task], return_when=asyncio.FIRST_COMPLETED)
+                    if not event.is_set():
+                        waiter.cancel()
+                        await task  # raises what stopped the watcher
+                        raise RuntimeError(f"the watcher stopped before it was ready: {task!r}")
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _watch(
+        self, path: Path, recursive: bool, watch_filter: PluginFilter, ready: asyncio.Event
+    ) -> None:
+        async for changes in awatch(
+            path,
+            watch_filter=watch_filter,
+            debounce=self.debounce,
+            step=self.step,
+            stop_event=self._stop,
+            recursive=recursive,
+            yield_on_timeout=True,
+            rust_timeout=200,
+        ):
+            ready.set()
+            if changes:
+                self._queue.put_nowait(changes)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+        if self._worker is not None:
+            self._worker.cancel()
+        for task in [*self._tasks, *([self._worker] if self._worker else [])]:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _work(self) -> None:
+        while True:
+            changes = await self._queue.get()
+            while not self._queue.empty():
+                changes |= self._queue.get_nowait()
+            try:
+                await self.apply(changes)
+            except Exception:
+                logger.exception("reload failed unexpectedly")
+            self.batches += 1
+            self.batch_done.set()
+            self.batch_done = asyncio.Event()
+
+    async def apply(self, changes: set[tuple[Change, str]]) -> list[LoadResult]:
+        """Handle one batch of changes: config first, then the plugins touched."""
+        host = self.host
+        paths = {Path(path) for _, path in changes}
+        results: list[LoadResult] = []
+        touched: set[str] = set()
+        if host.config.path.absolute() in paths:
+            touched |= await self._apply_config()
+        plugin_paths = [p for p in paths if p != host.config.path.absolute()]
+        changed, helpers = plugins_touched(host, plugin_paths)
+        if helpers:
+            _forget_helpers(host.config, helpers)
+        touched |= changed
+        for plugin in host.config.plugins:
+            if plugin.name in touched and plugin.enabled:
+                results.append(await self._reload(plugin.name))
+        return results
+
+    async def _reload(self, name: str) -> LoadResult:
+        started = time.perf_counter()
+        result = await self.host.load(name)
+        took = (time.perf_counter() - started) * 1000
+        if result.ok:
+            logger.info("reloaded %s in %.1f ms", name, took)
+        elif self.host.status()[name].state is PluginState.MISSING:
+            logger.info("unloaded %s: its file is gone", name)
+        else:
+            assert result.error is not None
+            logger.error(
+                "reload of %s failed in %.1f ms; %s: %s\n%s",
+                name,
+                took,
+                "the previous version keeps serving" if name in self.host.versions else "not serving",
+                result.error,
+                short_traceback(result.error, self.host.config.plugins_dir),
+            )
+        return result
+
+    async def _apply_config(self) -> set[str]:
+        """Apply an edited config; returns the enabled plugins that must (re)load."""
+        host = self.host
+        old = host.config
+        try:
+            new = load_config(old.path)
+        except ConfigError as error:
+            logger.error("config not applied, the last good one stays in force: %s", error)
+            return set()
+        if (new.server.host, new.server.port) != (old.server.host, old.server.port):
+            logger.warning("[server] host/port changed: restart plughost to apply it")
+        host.config = new
+        shared_changed = new.auth != old.auth or new.cors != old.cors or (
+            new.server.debug != old.server.debug
+        )
+        if new.cors != old.cors:
+            from .cors import Cors
+
+            host.set_extra_hooks([Cors(new.cors).hooks()] if new.cors.enabled else [])
+        elif shared_changed:
+            host.reset()
+        touched: set[str] = set()
+        for plugin in new.plugins:
+            before = old.plugin(plugin.name)
+            if plugin.enabled and (before != plugin or shared_changed or before is None):
+                touched.add(plugin.name)
+        for plugin in old.plugins:
+            after = new.plugin(plugin.name)
+            if plugin.name in host.versions and (after is None or not after.enabled):
+                await host.unload(plugin.name)
+                logger.info("unloaded %s: disabled in %s", plugin.name, new.path.name)
+        if [p.name for p in new.plugins] != [p.name for p in old.plugins]:
+            host.republish()
+        return touched
+
+
+def _forget_helpers(config: Config, helpers: set[str]) -> None:
+    """Drop changed helper modules so the next import of their importers runs them afresh."""
+    namespace = namespace_for(config.plugins_dir)
+    for helper in helpers:
+        prefix = f"{namespace}.{helper}"
+        for key in [k for k in sys.modules if k == prefix or k.startswith(prefix + ".")]:
+            del sys.modules[key]
