@@ -1,0 +1,60 @@
+"""Helpers shared by plughost's functional tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp.test_utils import BaseTestServer, TestClient
+from aiohttp.web_runner import ServerRunner
+
+from plughost.host import Host
+from plughost.routing import Route
+from plughost.server import build_server
+
+__all__ = ["HostServer", "host_of", "poll", "route_of"]
+
+_T = TypeVar("_T")
+
+
+def host_of(client: TestClient[Any, Any]) -> Host:
+    """The Host behind a client made by the ``plughost_client`` fixture."""
+    host = getattr(client, "plughost")  # noqa: B009 - set dynamically by the fixture
+    assert isinstance(host, Host)
+    return host
+
+
+def route_of(client: TestClient[Any, Any], rule: str, method: str = "GET") -> Route:
+    """The live route for ``method rule``."""
+    for item in host_of(client).routes:
+        if item.rule == rule and item.method == method:
+            return item
+    raise AssertionError(f"no route {method} {rule}")
+
+
+class HostServer(BaseTestServer):
+    """Serves a hand-built Host on loopback, the way plughost.testing does."""
+
+    def __init__(self, host: Host) -> None:
+        self._plughost = host
+        super().__init__(host="127.0.0.1")
+
+    async def _make_runner(self, **kwargs: Any) -> ServerRunner:
+        return ServerRunner(build_server(self._plughost, **kwargs), **kwargs)
+
+
+async def poll(
+    probe: Callable[[], Awaitable[_T]],
+    done: Callable[[_T], bool],
+    *,
+    timeout: float = 10.0,
+    step: float = 0.02,
+) -> _T:
+    """Call ``probe`` until ``done(result)``; fail after ``timeout`` seconds."""
+    async with asyncio.timeout(timeout):
+        while True:
+            result = await probe()
+            if done(result):
+                return result
+            await asyncio.sleep(step)
