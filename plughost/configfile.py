@@ -1,0 +1,517 @@
+"""Edit ``plughost.toml`` in place, without losing a byte a person wrote.
+
+Reading for the runtime is :mod:`plughost.config`'s job; this module writes.
+Every edit goes through :func:`edit_config`:
+
+1. take an exclusive lock on a sidecar file (``.plughost.toml.lock``), so two
+   writers never interleave;
+2. remove temporary files a killed writer left behind;
+3. read the file and refuse to touch it unless it validates, naming
+   file, line and column;
+4. apply the changes with tomlkit, which keeps comments, blank lines and
+   ordering, then validate the result;
+5. write it atomically (temporary file in the same folder, fsync,
+   ``os.replace``, fsync of the folder) with the original file mode, after
+   checking that nobody changed the file on disk since step 3.
+
+Example::
+
+    set_enabled(Path("plughost.toml"), ["blog"], True)
+    set_params(Path("plughost.toml"), "blog", {"limit": 20})
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import tomlkit
+from tomlkit.items import AoT, InlineTable, Table
+
+from .config import Config, parse_config
+from .errors import ConfigError
+
+__all__ = [
+    "MISSING",
+    "ConfigChangedError",
+    "ConfigDocument",
+    "Edit",
+    "add_plugin_section",
+    "create_config",
+    "edit_config",
+    "lock_path",
+    "set_enabled",
+    "set_params",
+    "unset_params",
+    "write_atomic",
+]
+
+#: seconds a writer waits for another writer's lock before giving up
+LOCK_TIMEOUT: Final = 10.0
+_LOCK_POLL: Final = 0.05
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: the value of a key that is not set
+MISSING: Final = _Missing()
+
+
+class ConfigChangedError(ConfigError):
+    """The file changed on disk while it was being edited; nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One value changed in the config."""
+
+    plugin: str
+    #: ``"enabled"`` or ``"params.KEY"``
+    key: str
+    before: object
+    after: object
+    #: the ``[plugins.NAME]`` section did not exist and was added
+    created: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.created or self.before != self.after
+
+
+# -- the document ---------------------------------------------------------------------
+
+
+class ConfigDocument:
+    """A config file opened for editing: a tomlkit document plus new sections.
+
+    New ``[plugins.NAME]`` sections are appended at the end of the file, so a
+    new plugin loads last whatever else follows the existing plugin sections.
+    """
+
+    def __init__(self, path: Path, text: str, config: Config) -> None:
+        self.path: Final = path
+        self.text: Final = text
+        #: the config as it was read
+        self.config: Final = config
+        self.document: Final = tomlkit.parse(text)
+        self._appended: dict[str, tuple[bool, dict[str, Any]]] = {}
+
+    @property
+    def plugin_names(self) -> tuple[str, ...]:
+        return (*(p.name for p in self.config.plugins), *self._appended)
+
+    def has_plugin(self, name: str) -> bool:
+        return name in self.plugin_names
+
+    def _plugin_table(self, name: str) -> Table | InlineTable | None:
+        plugins = self.document.get("plugins")
+        if not isinstance(plugins, Table | InlineTable):
+            return None
+        table = plugins.get(name)
+        return table if isinstance(table, Table | InlineTable) else None
+
+    def enabled(self, name: str) -> bool:
+        if name in self._appended:
+            return self._appended[name][0]
+        table = self._plugin_table(name)
+        return table is not None and table.get("enabled") is True
+
+    def params(self, name: str) -> dict[str, Any]:
+        if name in self._appended:
+            return dict(self._appended[name][1])
+        table = self._plugin_table(name)
+        params = table.get("params") if table is not None else None
+        if isinstance(params, Table | InlineTable):
+            return dict(params.unwrap())
+        return {}
+
+    def add_plugin(
+        self, name: str, *, enabled: bool, params: Mapping[str, Any] | None = None
+    ) -> Edit:
+        """Append a ``[plugins.NAME]`` section (and ``[plugins.NAME.params]``)."""
+        if self.has_plugin(name):
+            raise ConfigError(
+                f"[plugins.{name}] already exists", path=self.path, hint="edit it instead"
+            )
+        self._appended[name] = (enabled, dict(params or {}))
+        return Edit(name, "enabled", MISSING, enabled, created=True)
+
+    def set_enabled(self, name: str, enabled: bool) -> Edit:
+        """Set ``enabled``; adds the section when the plugin has none."""
+        if not self.has_plugin(name):
+            return self.add_plugin(name, enabled=enabled)
+        before = self.enabled(name)
+        if name in self._appended:
+            self._appended[name] = (enabled, self._appended[name][1])
+        elif before != enabled or not self._has_key(name, "enabled"):
+            table = self._plugin_table(name)
+            if table is None:
+                raise self._cannot_edit(name)
+            _set_key(table, "enabled", enabled)
+        return Edit(name, "enabled", before, enabled)
+
+    def set_param(self, name: str, key: str, value: Any) -> Edit:
+        """Set ``[plugins.NAME.params] KEY``; adds the section or table when missing."""
+        if not self.has_plugin(name):
+            self.add_plugin(name, enabled=False)
+        before = self.params(name).get(key, MISSING)
+        if name in self._appended:
+            self._appended[name][1][key] = value
+            return Edit(name, f"params.{key}", before, value)
+        table = self._plugin_table(name)
+        if table is None:
+            raise self._cannot_edit(name)
+        params = table.get("params")
+        if isinstance(params, Table | InlineTable):
+            _set_key(params, key, value)
+        else:
+            _add_params_table(table, {key: value})
+        return Edit(name, f"params.{key}", before, value)
+
+    def unset_param(self, name: str, key: str) -> Edit:
+        """Remove ``[plugins.NAME.params] KEY``.
+
+        Raises:
+            ConfigError: the key is not set; the message suggests the nearest key.
+        """
+        current = self.params(name)
+        if key not in current:
+            close = difflib.get_close_matches(key, list(current), n=1)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"set keys: {', '.join(current)}"
+                if current
+                else None
+            )
+            raise ConfigError(
+                f"plugins.{name}.params: {key!r} is not set", path=self.path, hint=hint
+            )
+        if name in self._appended:
+            del self._appended[name][1][key]
+        else:
+            table = self._plugin_table(name)
+            params = table.get("params") if table is not None else None
+            if not isinstance(params, Table | InlineTable):
+                raise self._cannot_edit(name)
+            del params[key]
+        return Edit(name, f"params.{key}", current[key], MISSING)
+
+    def _has_key(self, name: str, key: str) -> bool:
+        table = self._plugin_table(name)
+        return table is not None and key in table
+
+    def _cannot_edit(self, name: str) -> ConfigError:
+        return ConfigError(
+            f"cannot edit [plugins.{name}]: it is not written as a table plughost can change",
+            path=self.path,
+            hint=f"write it as a [plugins.{name}] section",
+        )
+
+    def render(self) -> str:
+        """The new file text."""
+        text = self.document.as_string()
+        for name, (enabled, params) in self._appended.items():
+            text = _append_section(text, name, enabled, params)
+        if "\r\n" in self.text and text != self.text:
+            # tomlkit writes new lines with "\n"; keep a CRLF file CRLF throughout.
+            text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+        return text
+
+
+def _set_key(table: Table | InlineTable, key: str, value: Any) -> None:
+    if key in table:
+        table[key] = value
+        return
+    if isinstance(table, InlineTable):
+        table[key] = value
+        return
+    # A new key goes after the table's last key, before the comments and blank
+    # lines that end it: those usually introduce whatever comes next.
+    new = tomlkit.item(value)
+    last: str | None = None
+    indent = ""
+    for body_key, item in table.value.body:
+        if body_key is not None and not isinstance(item, Table | AoT):
+            last = body_key.key
+            indent = item.trivia.indent
+    new.trivia.indent = indent
+    if last is None:
+        table.value._insert_at(0, key, new)
+    else:
+        table.value._insert_after(last, key, new)
+
+
+def _add_params_table(table: Table | InlineTable, values: Mapping[str, Any]) -> None:
+    if isinstance(table, InlineTable):
+        table["params"] = tomlkit.inline_table()
+        table["params"].update(values)
+        return
+    params = tomlkit.table()
+    params.update(values)
+    params.trivia.indent = "\n"
+    last: str | None = None
+    for body_key, item in table.value.body:
+        if body_key is not None and not isinstance(item, Table | AoT):
+            last = body_key.key
+    if last is None:
+        table.append("params", params)
+    else:
+        table.value._insert_after(last, "params", params)
+
+
+def _append_section(text: str, name: str, enabled: bool, params: Mapping[str, Any]) -> str:
+    section: dict[str, Any] = {"enabled": enabled}
+    if params:
+        section["params"] = dict(params)
+    rendered = tomlkit.dumps({"plugins": {name: section}})
+    if not text.strip():
+        return rendered
+    if not text.endswith("\n"):
+        text += "\n"
+    if not text.endswith(("\n\n", "\n\r\n")):
+        text += "\n"
+    return text + rendered
+
+
+# -- reading, locking, writing ------------------------------------------------------
+
+
+def lock_path(path: Path) -> Path:
+    """The sidecar file writers of ``path`` lock."""
+    return path.with_name(f".{path.name}.lock")
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
+_TEMP_NAME: Final = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp\Z")
+
+
+@contextlib.contextmanager
+def _locked(path: Path, timeout: float) -> Iterator[None]:
+    if sys.platform == "win32":  # no flock; the changed-on-disk check still applies
+        yield
+        return
+    import fcntl
+
+    try:
+        fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise ConfigError(f"cannot lock {str(path)!r}: {error.strerror}") from None
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ConfigError(
+                        f"{path}: another plughost command is editing this file",
+                        hint="wait for it to finish and run the command again",
+                    ) from None
+                time.sleep(_LOCK_POLL)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    """Delete temporary files left by a writer that was killed (call under the lock)."""
+    prefix = _temp_prefix(path)
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMP_NAME.match(entry.name)
+        if match and entry.name.startswith(prefix) and match.group("name") == path.name:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _read(path: Path, shown: Path) -> tuple[bytes, str]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{str(shown)!r} not found",
+            hint="create a project with `plughost init`, or point --config at one",
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {str(shown)!r}: {error.strerror}") from None
+    try:
+        return data, data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{shown}: not UTF-8 text ({error.reason})") from None
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def write_atomic(
+    path: Path,
+    data: bytes,
+    *,
+    expected: bytes | None = None,
+    mode: int | None = None,
+    exclusive: bool = False,
+) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old or the new file.
+
+    Args:
+        path: the file to write (not a symlink: resolve it first).
+        data: the new contents.
+        expected: when given, the bytes ``path`` must still hold just before the
+            rename; otherwise :class:`ConfigChangedError` and nothing is written.
+        mode: permission bits for the file; by default those of the file being
+            replaced, or the umask's default for a new file.
+        exclusive: fail with ``FileExistsError`` when ``path`` exists.
+    """
+    if mode is None:
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except FileNotFoundError:
+            mode = _default_mode()
+    fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
+    temp = Path(temp_name)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fchmod(stream.fileno(), mode)
+            os.fsync(stream.fileno())
+        if expected is not None:
+            try:
+                current: bytes | None = path.read_bytes()
+            except FileNotFoundError:
+                current = None
+            if current != expected:
+                raise ConfigChangedError(
+                    "changed on disk while plughost was editing it; nothing was written",
+                    path=path,
+                    hint="run the command again",
+                )
+        if exclusive:
+            os.link(temp, path)
+            temp.unlink()
+        else:
+            os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    _fsync_directory(path.parent)
+
+
+@contextlib.contextmanager
+def edit_config(path: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> Iterator[ConfigDocument]:
+    """Open the config at ``path`` for editing; write it when the block ends.
+
+    Nothing is written when the block raises or changes nothing.
+
+    Raises:
+        ConfigError: the file is missing or does not validate (with file, line
+            and column), another writer holds the lock, or the edit would make
+            the file invalid.
+        ConfigChangedError: the file changed on disk during the edit.
+    """
+    shown = Path(path).absolute()
+    real = shown.resolve()
+    with _locked(real, lock_timeout):
+        _remove_stale_temp_files(real)
+        data, text = _read(real, shown)
+        document = ConfigDocument(shown, text, parse_config(text, shown))
+        yield document
+        new_text = document.render()
+        if new_text == text:
+            return
+        try:
+            parse_config(new_text, shown)
+        except ConfigError as error:
+            raise ConfigError(
+                f"{shown}: refusing to write a config that would not load: {error.reason}",
+                hint="edit the file by hand",
+            ) from error
+        write_atomic(real, new_text.encode("utf-8"), expected=data)
+
+
+def create_config(path: Path, text: str, *, force: bool = False) -> None:
+    """Write a new config file; it is readable by its owner only when it holds a key.
+
+    Raises:
+        ConfigError: ``path`` exists and ``force`` is false.
+    """
+    shown = Path(path).absolute()
+    real = shown.resolve()
+    config = parse_config(text, shown)
+    holds_key = config.auth.apikey is not None or any(p.apikey for p in config.plugins)
+    mode = 0o600 if holds_key else _default_mode()
+    with _locked(real, LOCK_TIMEOUT):
+        _remove_stale_temp_files(real)
+        try:
+            write_atomic(real, text.encode("utf-8"), mode=mode, exclusive=not force)
+        except FileExistsError:
+            raise ConfigError(
+                f"{shown}: already exists; nothing was written",
+                hint="use --force to replace it",
+            ) from None
+
+
+# -- one-call edits -----------------------------------------------------------------
+
+
+def set_enabled(path: Path, names: Iterable[str], enabled: bool) -> list[Edit]:
+    """Set ``[plugins.NAME] enabled`` for each name; a missing section is appended."""
+    with edit_config(path) as document:
+        return [document.set_enabled(name, enabled) for name in names]
+
+
+def set_params(path: Path, name: str, values: Mapping[str, Any]) -> list[Edit]:
+    """Set keys of ``[plugins.NAME.params]``."""
+    with edit_config(path) as document:
+        return [document.set_param(name, key, value) for key, value in values.items()]
+
+
+def unset_params(path: Path, name: str, keys: Iterable[str]) -> list[Edit]:
+    """Remove keys from ``[plugins.NAME.params]``; an unset key is an error."""
+    with edit_config(path) as document:
+        return [document.unset_param(name, key) for key in keys]
+
+
+def add_plugin_section(
+    path: Path, name: str, *, enabled: bool = True, params: Mapping[str, Any] | None = None
+) -> Edit:
+    """Append ``[plugins.NAME]`` with ``enabled`` and ``[plugins.NAME.params]``."""
+    with edit_config(path) as document:
+        return document.add_plugin(name, enabled=enabled, params=params or {})
