@@ -197,6 +197,7 @@ class Host:
 
     async def start(self) -> list[LoadResult]:
         """Load every enabled plugin, in config order; a failure does not stop the others."""
+        self.tasks.loop = asyncio.get_running_loop()
         results = []
         for plugin in self.config.plugins:
             if plugin.enabled:

@@ -245,7 +245,10 @@ class Reloader:
 def _forget_helpers(config: Config, helpers: set[str]) -> None:
     """Drop changed helper modules so the next import of their importers runs them afresh."""
     namespace = namespace_for(config.plugins_dir)
+    package = sys.modules[namespace]
     for helper in helpers:
+        if hasattr(package, helper):
+            delattr(package, helper)
         prefix = f"{namespace}.{helper}"
         for key in [k for k in sys.modules if k == prefix or k.startswith(prefix + ".")]:
             del sys.modules[key]

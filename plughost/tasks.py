@@ -98,6 +98,9 @@ class TaskStore:
         self.max_results = max_results
         self._infos: dict[str, OrderedDict[str, TaskInfo]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
+        #: the event loop tasks run on; set by the host, so that a sync handler
+        #: running in a worker thread can start tasks too
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def group(self, plugin: str) -> TaskGroup:
         return TaskGroup(self, plugin)
@@ -106,10 +109,23 @@ class TaskStore:
         task_id = secrets.token_urlsafe(16)
         info = TaskInfo(task_id, plugin)
         self._infos.setdefault(plugin, OrderedDict())[task_id] = info
-        self._running[task_id] = asyncio.get_running_loop().create_task(
-            self._run(info, coroutine), name=f"plughost task {plugin}:{task_id[:8]}"
-        )
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None:
+            self._create(info, coroutine)
+        elif self.loop is not None:
+            self.loop.call_soon_threadsafe(self._create, info, coroutine)
+        else:
+            coroutine.close()
+            raise RuntimeError("background tasks need the host's event loop to be running")
         return task_id
+
+    def _create(self, info: TaskInfo, coroutine: Coroutine[Any, Any, Any]) -> None:
+        self._running[info.id] = asyncio.get_running_loop().create_task(
+            self._run(info, coroutine), name=f"plughost task {info.plugin}:{info.id[:8]}"
+        )
 
     async def _run(self, info: TaskInfo, coroutine: Coroutine[Any, Any, Any]) -> None:
         info.state = TaskState.RUNNING

@@ -52,10 +52,8 @@ class PluginVersion:
     @property
     def kind(self) -> str:
         kinds = []
-        if any(isinstance(getattr(r.callback, "__self__", None), BasePlugin) for r in self.handle.routes):
+        if self.handle.routes:
             kinds.append("endpoint")
-        elif self.handle.routes:
-            kinds.append("routes")
         if self.handle.hooks:
             kinds.append("hooks")
         if self.handle.wrappers:

@@ -67,3 +67,344 @@ async def test_broken_edit_keeps_old_version(plughost_project: Any, plughost_cli
     result = await edit_and_wait(client, path, version(3), "hello")
     assert await (await client.get("/hello")).json() == {"version": 3}
     assert client.plughost.status()["hello"].error is None
+
+
+async def edit_config_and_wait(client: Any, project: Project, text: str) -> None:
+    done = client.reloader.batch_done
+    project.config_path.write_text(text)
+    async with asyncio.timeout(10):
+        await done.wait()
+
+
+LIFECYCLE = '''
+import plughost
+from pathlib import Path
+
+LOG = Path(__file__).with_name("lifecycle.log")
+
+def setup(host):
+    with LOG.open("a") as f:
+        f.write("setup\\n")
+
+def close():
+    with LOG.open("a") as f:
+        f.write("close\\n")
+
+@plughost.route("/life")
+async def life():
+    return {"generation": GENERATION}
+
+GENERATION = 0
+'''
+
+
+async def test_close_once_per_setup_across_reloads(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project({"life": LIFECYCLE})
+    client = await plughost_client(project, reload=True)
+    path = project.plugins_dir / "life.py"
+    for n in range(1, 11):
+        await edit_and_wait(client, path, LIFECYCLE.replace("GENERATION = 0", f"GENERATION = {n}"), "life")
+        assert await (await client.get("/life")).json() == {"generation": n}
+    log = project.plugins_dir / "lifecycle.log"
+    async with asyncio.timeout(10):
+        while log.read_text().count("close") < 10:
+            await asyncio.sleep(0.01)
+    await client.plughost.close()
+    lines = log.read_text().split()
+    assert lines.count("setup") == 11
+    assert lines.count("close") == 11
+
+
+FAILURES = {
+    "import error": "import no_such_module_here\n",
+    "raise at import": "raise RuntimeError('boom at import')\n",
+    "setup raises": "def setup(host):\n    raise ValueError('setup says no')\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FAILURES))
+async def test_each_failure_keeps_old_version(
+    plughost_project: Any, plughost_client: Any, kind: str
+) -> None:
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project, reload=True)
+    path = project.plugins_dir / "hello.py"
+    result = await edit_and_wait(client, path, version(2) + FAILURES[kind], "hello", ok=False)
+    assert "hello.py" in str(result.error)
+    assert await (await client.get("/hello")).json() == {"version": 1}
+    assert kind.split()[0] in str(result.error).lower() or "error" in str(result.error).lower()
+    await edit_and_wait(client, path, version(3), "hello")
+    assert await (await client.get("/hello")).json() == {"version": 3}
+
+
+async def test_route_conflict_keeps_old_version(plughost_project: Any, plughost_client: Any) -> None:
+    other = 'import plughost\n\n@plughost.route("/taken")\nasync def taken():\n    return "other"\n'
+    project: Project = plughost_project({"hello": version(1), "other": other})
+    client = await plughost_client(project, reload=True)
+    path = project.plugins_dir / "hello.py"
+    result = await edit_and_wait(client, path, version(2).replace("/hello", "/taken"), "hello", ok=False)
+    assert "GET /taken is claimed by plugin 'hello' and plugin 'other'" in str(result.error)
+    assert await (await client.get("/hello")).json() == {"version": 1}
+    assert await (await client.get("/taken")).text() == "other"
+
+
+PARAMS_PLUGIN = '''
+from dataclasses import dataclass
+import plughost
+
+@dataclass
+class Params:
+    greeting: str = "hi"
+    times: int = 1
+
+def setup(host):
+    @host.route("/greet")
+    async def greet():
+        return host.params.greeting * host.params.times
+'''
+
+
+async def test_params_edit_and_invalid_params(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project({"greet": PARAMS_PLUGIN}, params={"greet": {"times": 2}})
+    client = await plughost_client(project, reload=True)
+    assert await (await client.get("/greet")).text() == "hihi"
+    text = project.config_path.read_text()
+    waiter = asyncio.create_task(wait_for_load(client.plughost, "greet"))
+    await asyncio.sleep(0)
+    project.config_path.write_text(text.replace("times = 2", "times = 3"))
+    assert (await waiter).ok
+    assert await (await client.get("/greet")).text() == "hihihi"
+    waiter = asyncio.create_task(wait_for_load(client.plughost, "greet"))
+    await asyncio.sleep(0)
+    project.config_path.write_text(text.replace("times = 2", 'times = "many"'))
+    result = await waiter
+    assert not result.ok
+    assert "plugins.greet.params.times: expected int, got 'many'" in str(result.error)
+    assert await (await client.get("/greet")).text() == "hihihi"
+
+
+async def test_broken_toml_keeps_last_good_config(
+    plughost_project: Any, plughost_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project, reload=True)
+    good = project.config_path.read_text()
+    await edit_config_and_wait(client, project, good + "\n[plugins.hello\n")
+    assert "config not applied" in caplog.text
+    assert "plughost.toml:" in caplog.text
+    assert await (await client.get("/hello")).json() == {"version": 1}
+    assert client.plughost.config.plugin("hello") is not None
+
+
+async def test_disable_and_enable_in_config(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project, reload=True)
+    text = project.config_path.read_text()
+    await edit_config_and_wait(client, project, text.replace("enabled = true", "enabled = false"))
+    assert (await client.get("/hello")).status == 404
+    assert client.plughost.status()["hello"].state is PluginState.DISABLED
+    waiter = asyncio.create_task(wait_for_load(client.plughost, "hello"))
+    await asyncio.sleep(0)
+    project.config_path.write_text(text)
+    assert (await waiter).ok
+    assert await (await client.get("/hello")).json() == {"version": 1}
+
+
+async def test_delete_and_readd_plugin(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project, reload=True)
+    path = project.plugins_dir / "hello.py"
+    waiter = asyncio.create_task(wait_for_load(client.plughost, "hello"))
+    await asyncio.sleep(0)
+    path.unlink()
+    assert not (await waiter).ok
+    assert (await client.get("/hello")).status == 404
+    assert client.plughost.status()["hello"].state is PluginState.MISSING
+    await edit_and_wait(client, path, version(2), "hello")
+    assert await (await client.get("/hello")).json() == {"version": 2}
+
+
+PACKAGE_INIT = '''
+import plughost
+from .messages import MESSAGE
+
+@plughost.route("/pkg")
+async def pkg():
+    return MESSAGE
+'''
+
+HELPER_USER = '''
+import plughost
+from . import _shared
+
+@plughost.route("/{name}")
+async def show():
+    return _shared.VALUE
+'''
+
+
+async def test_package_submodule_edit(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project(
+        {"pkg/__init__.py": PACKAGE_INIT, "pkg/messages.py": "MESSAGE = 'one'\n"}
+    )
+    client = await plughost_client(project, reload=True)
+    assert await (await client.get("/pkg")).text() == "one"
+    await edit_and_wait(client, project.plugins_dir / "pkg" / "messages.py", "MESSAGE = 'two'\n", "pkg")
+    assert await (await client.get("/pkg")).text() == "two"
+
+
+async def test_helper_edit_reloads_importers(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project(
+        {
+            "_shared": "VALUE = 'first'\n",
+            "alpha": HELPER_USER.replace("{name}", "alpha"),
+            "beta": HELPER_USER.replace("{name}", "beta"),
+            "gamma": version(1),
+        },
+        enabled=["alpha", "beta", "gamma"],
+    )
+    client = await plughost_client(project, reload=True)
+    assert await (await client.get("/alpha")).text() == "first"
+    waiters = [asyncio.create_task(wait_for_load(client.plughost, n)) for n in ("alpha", "beta")]
+    gamma_version = client.plughost.status()["gamma"].version
+    await asyncio.sleep(0)
+    (project.plugins_dir / "_shared.py").write_text("VALUE = 'second'\n")
+    assert all(result.ok for result in await asyncio.gather(*waiters))
+    assert await (await client.get("/alpha")).text() == "second"
+    assert await (await client.get("/beta")).text() == "second"
+    assert client.plughost.status()["gamma"].version == gamma_version
+
+
+async def test_failed_first_load_answers_503_until_fixed(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    project: Project = plughost_project({"hello": "raise RuntimeError('not yet')\n"})
+    client = await plughost_client(project, reload=True)
+    resp = await client.get("/hello")
+    assert resp.status == 503
+    assert "'hello'" in (await resp.json())["error"]
+    await edit_and_wait(client, project.plugins_dir / "hello.py", version(1), "hello")
+    assert await (await client.get("/hello")).json() == {"version": 1}
+
+
+SLOW = '''
+import asyncio
+import plughost
+
+@plughost.route("/slow")
+async def slow(wait: str = "0"):
+    await asyncio.sleep(float(wait))
+    return {"version": VERSION}
+
+VERSION = 1
+'''
+
+
+async def test_inflight_request_finishes_on_old_code(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project({"slow": SLOW})
+    client = await plughost_client(project, reload=True)
+    old = asyncio.create_task(client.get("/slow", params={"wait": "1.0"}))
+    await asyncio.sleep(0.2)
+    await edit_and_wait(client, project.plugins_dir / "slow.py", SLOW.replace("VERSION = 1", "VERSION = 2"), "slow")
+    assert await (await client.get("/slow")).json() == {"version": 2}
+    assert not old.done()
+    assert await (await old).json() == {"version": 1}
+
+
+WRAPPER = '''
+class Tag:
+    name = "tag"
+    def apply(self, callback, route):
+        async def tagged(**kwargs):
+            result = await callback(**kwargs)
+            return {**result, "tag": TAG}
+        return tagged
+
+def setup(host):
+    host.install(Tag())
+
+TAG = 1
+'''
+
+
+async def test_wrapper_reload_resets_every_route(plughost_project: Any, plughost_client: Any) -> None:
+    other = 'import plughost\n\n@plughost.route("/other")\nasync def other():\n    return {"other": True}\n'
+    project: Project = plughost_project({"hello": version(1), "other": other, "tag": WRAPPER})
+    client = await plughost_client(project, reload=True)
+    assert await (await client.get("/other")).json() == {"other": True, "tag": 1}
+    await edit_and_wait(client, project.plugins_dir / "tag.py", WRAPPER.replace("TAG = 1", "TAG = 2"), "tag")
+    assert await (await client.get("/other")).json() == {"other": True, "tag": 2}
+    assert await (await client.get("/hello")).json() == {"version": 1, "tag": 2}
+    # An endpoint-only reload leaves other routes' compiled handlers alone.
+    other_route = next(r for r in client.plughost.routes if r.rule == "/other")
+    handler = other_route.handler
+    assert handler is not None
+    await edit_and_wait(client, project.plugins_dir / "hello.py", version(2), "hello")
+    assert await (await client.get("/hello")).json() == {"version": 2, "tag": 2}
+    assert other_route.handler is handler
+
+
+TASKS = '''
+import asyncio
+from plughost import BasePlugin
+
+async def work(n):
+    return n * 2
+
+class Jobs(BasePlugin):
+    def request_handler(self, **args):
+        if "start" in args:
+            return {"id": self.tasks.start(work, int(args["start"]))}
+        info = self.tasks.get(args["id"])
+        return {"state": info.state.value, "result": info.result, "version": VERSION}
+
+VERSION = 1
+'''
+
+
+async def test_task_results_survive_reload(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project({"jobs": TASKS})
+    client = await plughost_client(project, reload=True)
+    task_id = (await (await client.get("/jobs", params={"start": "21"})).json())["id"]
+    await edit_and_wait(client, project.plugins_dir / "jobs.py", TASKS.replace("VERSION = 1", "VERSION = 2"), "jobs")
+    async with asyncio.timeout(10):
+        while True:
+            body = await (await client.get("/jobs", params={"id": task_id})).json()
+            if body["state"] == "done":
+                break
+            await asyncio.sleep(0.01)
+    assert body == {"state": "done", "result": 42, "version": 2}
+
+
+async def test_no_growth_over_many_reloads(plughost_project: Any, plughost_client: Any) -> None:
+    import os
+
+    project: Project = plughost_project({"hello": version(0)})
+    client = await plughost_client(project, reload=True)
+    path = project.plugins_dir / "hello.py"
+
+    def counts() -> tuple[int, int, int]:
+        return len(sys.modules), len(asyncio.all_tasks()), len(os.listdir("/proc/self/fd"))
+
+    for n in range(1, 11):
+        await edit_and_wait(client, path, version(n), "hello")
+    assert await (await client.get("/hello")).json() == {"version": 10}
+    before = counts()
+    for n in range(11, 211):
+        text = version(n) if n % 10 else version(n) + "\nraise RuntimeError('broken on purpose')\n"
+        try:
+            await edit_and_wait(client, path, text, "hello", ok=None)
+        except TimeoutError:
+            raise AssertionError(f"edit {n} was not reloaded; batches={client.reloader.batches}")
+    await edit_and_wait(client, path, version(999), "hello")
+    assert await (await client.get("/hello")).json() == {"version": 999}
+    try:
+        async with asyncio.timeout(10):
+            while len(asyncio.all_tasks()) > before[1]:
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"tasks grew: {before} {counts()} {asyncio.all_tasks()}") from None
+    after = counts()
+    assert after[0] == before[0]
+    assert after[1] <= before[1]
+    assert after[2] <= before[2]
