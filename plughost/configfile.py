@@ -3,8 +3,8 @@
 Reading for the runtime is :mod:`plughost.config`'s job; this module writes.
 Every edit goes through :func:`edit_config`:
 
-1. take an exclusive lock on a sidecar file (``.plughost.toml.lock``), so two
-   writers never interleave;
+1. take an exclusive lock (``flock``) on the file, so two writers never
+   interleave;
 2. remove temporary files a killed writer left behind;
 3. read the file and refuse to touch it unless it validates, naming
    file, line and column;
@@ -37,7 +37,7 @@ from typing import Any, Final
 import tomlkit
 from tomlkit.items import AoT, InlineTable, Table
 
-from .config import Config, parse_config
+from .config import Config, locate, parse_config
 from .errors import ConfigError
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "add_plugin_section",
     "create_config",
     "edit_config",
-    "lock_path",
     "set_enabled",
     "set_params",
     "unset_params",
@@ -196,8 +195,15 @@ class ConfigDocument:
                 if current
                 else None
             )
+            line, col = locate(self.text, ("plugins", name, "params"), None)
+            if line is None:
+                line, col = locate(self.text, ("plugins", name), None)
             raise ConfigError(
-                f"plugins.{name}.params: {key!r} is not set", path=self.path, hint=hint
+                f"plugins.{name}.params: {key!r} is not set",
+                path=self.path,
+                line=line,
+                col=col,
+                hint=hint,
             )
         if name in self._appended:
             del self._appended[name][1][key]
@@ -289,11 +295,6 @@ def _append_section(text: str, name: str, enabled: bool, params: Mapping[str, An
 # -- reading, locking, writing ------------------------------------------------------
 
 
-def lock_path(path: Path) -> Path:
-    """The sidecar file writers of ``path`` lock."""
-    return path.with_name(f".{path.name}.lock")
-
-
 def _temp_prefix(path: Path) -> str:
     return f".{path.name}."
 
@@ -302,32 +303,57 @@ _TEMP_NAME: Final = re.compile(r"\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.tmp\Z")
 
 
 @contextlib.contextmanager
-def _locked(path: Path, timeout: float) -> Iterator[None]:
+def _locked(path: Path, shown: Path, timeout: float) -> Iterator[None]:
+    """Hold an exclusive lock on the config file itself while editing it.
+
+    A writer replaces the file (a new inode), so a writer that waited for the
+    lock checks it still holds the current file, and starts over if not.
+    """
     if sys.platform == "win32":  # no flock; the changed-on-disk check still applies
         yield
         return
     import fcntl
 
-    try:
-        fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as error:
-        raise ConfigError(f"cannot lock {str(path)!r}: {error.strerror}") from None
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = _open_for_lock(path, shown)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise ConfigError(
+                            f"{shown}: another plughost command is editing this file",
+                            hint="wait for it to finish and run the command again",
+                        ) from None
+                    time.sleep(_LOCK_POLL)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise ConfigError(
-                        f"{path}: another plughost command is editing this file",
-                        hint="wait for it to finish and run the command again",
-                    ) from None
-                time.sleep(_LOCK_POLL)
-        yield
-    finally:
-        os.close(fd)
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == os.fstat(fd).st_ino:
+                yield
+                return
+        finally:
+            os.close(fd)
+
+
+def _open_for_lock(path: Path, shown: Path) -> int:
+    try:
+        return os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise _not_found(shown) from None
+    except OSError as error:
+        raise ConfigError(f"cannot read {str(shown)!r}: {error.strerror}") from None
+
+
+def _not_found(shown: Path) -> ConfigError:
+    return ConfigError(
+        f"{str(shown)!r} not found",
+        hint="create a project with `plughost init`, or point --config at one",
+    )
 
 
 def _remove_stale_temp_files(path: Path) -> None:
@@ -348,10 +374,7 @@ def _read(path: Path, shown: Path) -> tuple[bytes, str]:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(
-            f"{str(shown)!r} not found",
-            hint="create a project with `plughost init`, or point --config at one",
-        ) from None
+        raise _not_found(shown) from None
     except OSError as error:
         raise ConfigError(f"cannot read {str(shown)!r}: {error.strerror}") from None
     try:
@@ -448,7 +471,7 @@ def edit_config(path: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> Iterator[C
     """
     shown = Path(path).absolute()
     real = shown.resolve()
-    with _locked(real, lock_timeout):
+    with _locked(real, shown, lock_timeout):
         _remove_stale_temp_files(real)
         data, text = _read(real, shown)
         document = ConfigDocument(shown, text, parse_config(text, shown))
@@ -477,15 +500,21 @@ def create_config(path: Path, text: str, *, force: bool = False) -> None:
     config = parse_config(text, shown)
     holds_key = config.auth.apikey is not None or any(p.apikey for p in config.plugins)
     mode = 0o600 if holds_key else _default_mode()
-    with _locked(real, LOCK_TIMEOUT):
-        _remove_stale_temp_files(real)
-        try:
-            write_atomic(real, text.encode("utf-8"), mode=mode, exclusive=not force)
-        except FileExistsError:
-            raise ConfigError(
-                f"{shown}: already exists; nothing was written",
-                hint="use --force to replace it",
-            ) from None
+    data = text.encode("utf-8")
+    if force and os.path.lexists(real):
+        with _locked(real, shown, LOCK_TIMEOUT):
+            _remove_stale_temp_files(real)
+            write_atomic(real, data, mode=mode)
+        return
+    try:
+        # Linking the finished temporary file into place fails if the name is
+        # taken, so a file created meanwhile is never overwritten.
+        write_atomic(real, data, mode=mode, exclusive=True)
+    except FileExistsError:
+        raise ConfigError(
+            f"{shown}: already exists; nothing was written",
+            hint="use --force to replace it",
+        ) from None
 
 
 # -- one-call edits -----------------------------------------------------------------

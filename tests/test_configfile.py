@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl
 import os
 import stat
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,6 @@ from plughost.configfile import (
     add_plugin_section,
     create_config,
     edit_config,
-    lock_path,
     set_enabled,
     set_params,
     unset_params,
@@ -211,7 +212,7 @@ def test_a_hand_edit_made_during_the_edit_is_not_lost(tmp_path: Path) -> None:
             document.set_enabled("blog", True)
             path.write_text(hand_edit)
     assert path.read_text() == hand_edit
-    assert sorted(os.listdir(tmp_path)) == [".plughost.toml.lock", "plughost.toml"]
+    assert sorted(os.listdir(tmp_path)) == ["plughost.toml"]
 
 
 def test_failure_between_write_and_rename_leaves_the_original(
@@ -226,7 +227,7 @@ def test_failure_between_write_and_rename_leaves_the_original(
     with pytest.raises(OSError, match="No space left"):
         set_enabled(path, ["blog"], True)
     assert path.read_bytes() == HAND_WRITTEN.encode()
-    assert sorted(os.listdir(tmp_path)) == [".plughost.toml.lock", "plughost.toml"]
+    assert sorted(os.listdir(tmp_path)) == ["plughost.toml"]
 
 
 def test_leftover_temporary_files_are_removed(tmp_path: Path) -> None:
@@ -236,7 +237,6 @@ def test_leftover_temporary_files_are_removed(tmp_path: Path) -> None:
     set_enabled(path, ["blog"], True)
     assert sorted(os.listdir(tmp_path)) == [
         ".other.toml.ab12_xyz.tmp",
-        ".plughost.toml.lock",
         "plughost.toml",
     ]
 
@@ -257,9 +257,26 @@ def test_a_symlinked_config_stays_a_symlink(tmp_path: Path) -> None:
     assert load_config(real).plugin("blog").enabled  # type: ignore[union-attr]
 
 
+def test_a_writer_that_waited_for_the_lock_edits_the_new_file(tmp_path: Path) -> None:
+    """The first writer replaces the file; the waiting one must not edit the old inode."""
+    path = write(tmp_path, HAND_WRITTEN)
+    old = os.open(path, os.O_RDONLY)
+    fcntl.flock(old, fcntl.LOCK_EX)
+    waiting = threading.Thread(target=set_enabled, args=(path, ["blog"], True))
+    waiting.start()
+    time.sleep(0.2)
+    temp = tmp_path / "new.toml"
+    temp.write_text(HAND_WRITTEN.replace("port    = 8081", "port    = 9000"))
+    os.replace(temp, path)
+    os.close(old)
+    waiting.join(timeout=10)
+    assert "port    = 9000" in path.read_text()
+    assert load_config(path).plugin("blog").enabled  # type: ignore[union-attr]
+
+
 def test_a_second_writer_waits_for_the_lock_then_gives_up(tmp_path: Path) -> None:
     path = write(tmp_path, HAND_WRITTEN)
-    fd = os.open(lock_path(path), os.O_RDWR | os.O_CREAT)
+    fd = os.open(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         with pytest.raises(ConfigError, match="another plughost command is editing"):
