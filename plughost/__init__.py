@@ -16,11 +16,11 @@ from .errors import ConfigError as ConfigError
 from .errors import HTTPError as HTTPError
 from .errors import NotFound as NotFound
 from .errors import ParamsError as ParamsError
+from .errors import PlughostError as PlughostError
 from .errors import PluginError as PluginError
 from .errors import PluginImportError as PluginImportError
 from .errors import PluginNameError as PluginNameError
 from .errors import PluginSetupError as PluginSetupError
-from .errors import PlughostError as PlughostError
 from .errors import RouteConflictError as RouteConflictError
 from .errors import Unauthorized as Unauthorized
 

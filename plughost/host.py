@@ -12,9 +12,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, final
+from typing import Any, Final, TypeVar, final
 
 from .config import Config
 from .discovery import source_of
@@ -30,9 +30,10 @@ from .versions import PluginVersion, build_version
 __all__ = ["Host", "LoadResult", "PluginState", "PluginStatus"]
 
 logger: Final = logging.getLogger("plughost.host")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-class PluginState(str, Enum):
+class PluginState(StrEnum):
     LOADED = "loaded"
     ERROR = "error"
     DISABLED = "disabled"
@@ -115,11 +116,13 @@ class Host:
             removed.extend(handle.uninstall(plugin))
         return removed
 
-    def route(self, rule: str, method: str | Iterable[str] = "GET", **options: Any) -> Any:
+    def route(
+        self, rule: str, method: str | Iterable[str] = "GET", **options: Any
+    ) -> Callable[[_F], _F]:
         """Register a host-level endpoint, like ``@plughost.route`` outside a plugin."""
         decorator = self._own.route(rule, method, **options)
 
-        def register(callback: Any) -> Any:
+        def register(callback: _F) -> _F:
             result = decorator(callback)
             self._publish()
             return result
@@ -155,9 +158,8 @@ class Host:
         except Exception as error:
             errors.append(error)
         self._publish()
-        if errors:
-            for error in errors:
-                logger.error("error while closing: %s", error, exc_info=error)
+        for failure in errors:
+            logger.error("error while closing: %s", failure, exc_info=failure)
 
     # -- request path -------------------------------------------------------
 
@@ -191,7 +193,9 @@ class Host:
         for plugin in self.config.plugins:
             result[plugin.name] = self._status.get(
                 plugin.name,
-                PluginStatus(plugin.name, PluginState.LOADED if plugin.enabled else PluginState.DISABLED),
+                PluginStatus(
+                    plugin.name, PluginState.LOADED if plugin.enabled else PluginState.DISABLED
+                ),
             )
         return result
 
@@ -229,7 +233,9 @@ class Host:
                 plugin=name,
                 hint=f"create plugins/{name}.py or plugins/{name}/__init__.py",
             )
-            self._status[name] = PluginStatus(name, PluginState.MISSING, status.version, None, str(error))
+            self._status[name] = PluginStatus(
+                name, PluginState.MISSING, status.version, None, str(error)
+            )
             candidate = {k: v for k, v in self._versions.items() if k != name}
             self._publish(candidate, reset_all=previous is not None and previous.shapes_every_route)
             if previous is not None:
@@ -240,18 +246,24 @@ class Host:
         except PluginError as error:
             return self._failed(name, status, previous, error, started)
         except Exception as error:  # pragma: no cover - build_version wraps what it can
-            return self._failed(name, status, previous, PluginError(describe(error), plugin=name), started)
+            return self._failed(
+                name, status, previous, PluginError(describe(error), plugin=name), started
+            )
         candidate = dict(self._versions)
         candidate[name] = version
         try:
-            self._publish(candidate, reset_all=version.shapes_every_route or bool(
-                previous is not None and previous.shapes_every_route
-            ))
+            self._publish(
+                candidate,
+                reset_all=version.shapes_every_route
+                or bool(previous is not None and previous.shapes_every_route),
+            )
         except PluginError as error:
             version.imported.rollback()
             await _close_quietly(version)
             return self._failed(name, status, previous, error, started)
-        self._status[name] = PluginStatus(name, PluginState.LOADED, version.number, version.loaded_at)
+        self._status[name] = PluginStatus(
+            name, PluginState.LOADED, version.number, version.loaded_at
+        )
         if previous is not None:
             self._retire_later(previous)
         return self._report(LoadResult(name, True, None, time.perf_counter() - started))

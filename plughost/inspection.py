@@ -89,7 +89,9 @@ async def _inspect(config: Config, names: Sequence[str] | None) -> list[PluginRe
                 )
                 continue
             hook_names = tuple(
-                hook for hook in HOOK_NAMES if any(hook in h.functions for h in version.handle.hooks)
+                hook
+                for hook in HOOK_NAMES
+                if any(hook in h.functions for h in version.handle.hooks)
             )
             params = version.handle.params
             shown = dict(params) if isinstance(params, Mapping) else dict(vars(params))
@@ -116,4 +118,3 @@ def _label(plugin: object) -> str:
     if isinstance(name, str) and name:
         return name
     return getattr(plugin, "__name__", type(plugin).__name__)
-

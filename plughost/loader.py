@@ -151,9 +151,7 @@ def import_error(source: PluginSource, error: Exception) -> PluginImportError:
     """A PluginImportError pointing at the plugin's own line that raised."""
     if isinstance(error, SyntaxError) and error.filename:
         detail = f"{type(error).__name__}: {error.msg}"
-        return PluginImportError(
-            detail, plugin=source.name, path=error.filename, line=error.lineno
-        )
+        return PluginImportError(detail, plugin=source.name, path=error.filename, line=error.lineno)
     path, line = _blame(source, error)
     return PluginImportError(
         f"{type(error).__name__}: {error}", plugin=source.name, path=path, line=line

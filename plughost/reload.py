@@ -200,7 +200,9 @@ class Reloader:
                 "reload of %s failed in %.1f ms; %s: %s\n%s",
                 name,
                 took,
-                "the previous version keeps serving" if name in self.host.versions else "not serving",
+                "the previous version keeps serving"
+                if name in self.host.versions
+                else "not serving",
                 result.error,
                 short_traceback(result.error, self.host.config.plugins_dir),
             )
@@ -218,8 +220,8 @@ class Reloader:
         if (new.server.host, new.server.port) != (old.server.host, old.server.port):
             logger.warning("[server] host/port changed: restart plughost to apply it")
         host.config = new
-        shared_changed = new.auth != old.auth or new.cors != old.cors or (
-            new.server.debug != old.server.debug
+        shared_changed = (
+            new.auth != old.auth or new.cors != old.cors or (new.server.debug != old.server.debug)
         )
         if new.cors != old.cors:
             from .cors import Cors

@@ -41,7 +41,9 @@ class RedactingAccessLogger(AccessLogger):
 
     def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
         if "apikey" in request.query_string.lower():
-            request = request.clone(rel_url=_KEY_IN_QUERY.sub(r"\1<redacted>", str(request.rel_url)))
+            request = request.clone(
+                rel_url=_KEY_IN_QUERY.sub(r"\1<redacted>", str(request.rel_url))
+            )
         super().log(request, response, time)
 
 
@@ -85,7 +87,12 @@ def build_server(host: Host, **kwargs: Any) -> web.Server:
     def request_factory(*args: Any) -> web.BaseRequest:
         message, payload, protocol, writer, task = args
         return web.BaseRequest(
-            message, payload, protocol, writer, task, asyncio.get_running_loop(),
+            message,
+            payload,
+            protocol,
+            writer,
+            task,
+            asyncio.get_running_loop(),
             client_max_size=max_size,
         )
 
@@ -126,7 +133,9 @@ def serve(
 ) -> None:
     """Run the server for ``config`` until Ctrl-C or SIGTERM, then shut down gracefully."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    asyncio.run(_serve(config, host or config.server.host, port or config.server.port, reload, access_log))
+    asyncio.run(
+        _serve(config, host or config.server.host, port or config.server.port, reload, access_log)
+    )
 
 
 async def _serve(

@@ -103,9 +103,11 @@ def plughost_project(tmp_path: Path) -> ProjectFactory:
         project.plugins_dir.mkdir(parents=True, exist_ok=True)
         for name, source in (plugins or {}).items():
             project.write_plugin(name, source)
-        names = list(enabled) if enabled is not None else [
-            name.split("/")[0].removesuffix(".py") for name in (plugins or {})
-        ]
+        names = (
+            list(enabled)
+            if enabled is not None
+            else [name.split("/")[0].removesuffix(".py") for name in (plugins or {})]
+        )
         names = list(dict.fromkeys(names))
         project.write_config(_render_config(names, disabled, params or {}, config))
         return project
@@ -133,7 +135,7 @@ async def plughost_client(aiohttp_client: Any) -> AsyncIterator[ClientFactory]:
 
     opened: list[Any] = []
 
-    class _Server(BaseTestServer):  # type: ignore[type-arg]
+    class _Server(BaseTestServer):
         def __init__(self, host: Host, **kwargs: Any) -> None:
             self._plughost = host
             super().__init__(host="127.0.0.1", **kwargs)

@@ -13,7 +13,7 @@ import pytest
 from plughost.host import PluginState
 from plughost.testing import Project, wait_for_load
 
-V1 = '''
+V1 = """
 import plughost
 
 @plughost.route("/hello")
@@ -21,7 +21,7 @@ async def hello():
     return {"version": VERSION}
 
 VERSION = 1
-'''
+"""
 
 
 def version(n: int) -> str:
@@ -36,7 +36,9 @@ def writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-async def edit_and_wait(client: Any, path: Path, text: str, name: str, *, ok: bool | None = True) -> Any:
+async def edit_and_wait(
+    client: Any, path: Path, text: str, name: str, *, ok: bool | None = True
+) -> Any:
     waiter = asyncio.create_task(wait_for_load(client.plughost, name, ok=ok))
     await asyncio.sleep(0)
     path.write_text(text)
@@ -76,7 +78,7 @@ async def edit_config_and_wait(client: Any, project: Project, text: str) -> None
         await done.wait()
 
 
-LIFECYCLE = '''
+LIFECYCLE = """
 import plughost
 from pathlib import Path
 
@@ -95,15 +97,19 @@ async def life():
     return {"generation": GENERATION}
 
 GENERATION = 0
-'''
+"""
 
 
-async def test_close_once_per_setup_across_reloads(plughost_project: Any, plughost_client: Any) -> None:
+async def test_close_once_per_setup_across_reloads(
+    plughost_project: Any, plughost_client: Any
+) -> None:
     project: Project = plughost_project({"life": LIFECYCLE})
     client = await plughost_client(project, reload=True)
     path = project.plugins_dir / "life.py"
     for n in range(1, 11):
-        await edit_and_wait(client, path, LIFECYCLE.replace("GENERATION = 0", f"GENERATION = {n}"), "life")
+        await edit_and_wait(
+            client, path, LIFECYCLE.replace("GENERATION = 0", f"GENERATION = {n}"), "life"
+        )
         assert await (await client.get("/life")).json() == {"generation": n}
     log = project.plugins_dir / "lifecycle.log"
     async with asyncio.timeout(10):
@@ -137,18 +143,22 @@ async def test_each_failure_keeps_old_version(
     assert await (await client.get("/hello")).json() == {"version": 3}
 
 
-async def test_route_conflict_keeps_old_version(plughost_project: Any, plughost_client: Any) -> None:
+async def test_route_conflict_keeps_old_version(
+    plughost_project: Any, plughost_client: Any
+) -> None:
     other = 'import plughost\n\n@plughost.route("/taken")\nasync def taken():\n    return "other"\n'
     project: Project = plughost_project({"hello": version(1), "other": other})
     client = await plughost_client(project, reload=True)
     path = project.plugins_dir / "hello.py"
-    result = await edit_and_wait(client, path, version(2).replace("/hello", "/taken"), "hello", ok=False)
+    result = await edit_and_wait(
+        client, path, version(2).replace("/hello", "/taken"), "hello", ok=False
+    )
     assert "GET /taken is claimed by plugin 'hello' and plugin 'other'" in str(result.error)
     assert await (await client.get("/hello")).json() == {"version": 1}
     assert await (await client.get("/taken")).text() == "other"
 
 
-PARAMS_PLUGIN = '''
+PARAMS_PLUGIN = """
 from dataclasses import dataclass
 import plughost
 
@@ -161,7 +171,7 @@ def setup(host):
     @host.route("/greet")
     async def greet():
         return host.params.greeting * host.params.times
-'''
+"""
 
 
 async def test_params_edit_and_invalid_params(plughost_project: Any, plughost_client: Any) -> None:
@@ -224,23 +234,23 @@ async def test_delete_and_readd_plugin(plughost_project: Any, plughost_client: A
     assert await (await client.get("/hello")).json() == {"version": 2}
 
 
-PACKAGE_INIT = '''
+PACKAGE_INIT = """
 import plughost
 from .messages import MESSAGE
 
 @plughost.route("/pkg")
 async def pkg():
     return MESSAGE
-'''
+"""
 
-HELPER_USER = '''
+HELPER_USER = """
 import plughost
 from . import _shared
 
 @plughost.route("/{name}")
 async def show():
     return _shared.VALUE
-'''
+"""
 
 
 async def test_package_submodule_edit(plughost_project: Any, plughost_client: Any) -> None:
@@ -249,7 +259,9 @@ async def test_package_submodule_edit(plughost_project: Any, plughost_client: An
     )
     client = await plughost_client(project, reload=True)
     assert await (await client.get("/pkg")).text() == "one"
-    await edit_and_wait(client, project.plugins_dir / "pkg" / "messages.py", "MESSAGE = 'two'\n", "pkg")
+    await edit_and_wait(
+        client, project.plugins_dir / "pkg" / "messages.py", "MESSAGE = 'two'\n", "pkg"
+    )
     assert await (await client.get("/pkg")).text() == "two"
 
 
@@ -287,7 +299,7 @@ async def test_failed_first_load_answers_503_until_fixed(
     assert await (await client.get("/hello")).json() == {"version": 1}
 
 
-SLOW = '''
+SLOW = """
 import asyncio
 import plughost
 
@@ -297,21 +309,25 @@ async def slow(wait: str = "0"):
     return {"version": VERSION}
 
 VERSION = 1
-'''
+"""
 
 
-async def test_inflight_request_finishes_on_old_code(plughost_project: Any, plughost_client: Any) -> None:
+async def test_inflight_request_finishes_on_old_code(
+    plughost_project: Any, plughost_client: Any
+) -> None:
     project: Project = plughost_project({"slow": SLOW})
     client = await plughost_client(project, reload=True)
     old = asyncio.create_task(client.get("/slow", params={"wait": "1.0"}))
     await asyncio.sleep(0.2)
-    await edit_and_wait(client, project.plugins_dir / "slow.py", SLOW.replace("VERSION = 1", "VERSION = 2"), "slow")
+    await edit_and_wait(
+        client, project.plugins_dir / "slow.py", SLOW.replace("VERSION = 1", "VERSION = 2"), "slow"
+    )
     assert await (await client.get("/slow")).json() == {"version": 2}
     assert not old.done()
     assert await (await old).json() == {"version": 1}
 
 
-WRAPPER = '''
+WRAPPER = """
 class Tag:
     name = "tag"
     def apply(self, callback, route):
@@ -324,15 +340,28 @@ def setup(host):
     host.install(Tag())
 
 TAG = 1
-'''
+"""
 
 
-async def test_wrapper_reload_resets_every_route(plughost_project: Any, plughost_client: Any) -> None:
-    other = 'import plughost\n\n@plughost.route("/other")\nasync def other():\n    return {"other": True}\n'
+OTHER = """
+import plughost
+
+@plughost.route("/other")
+async def other():
+    return {"other": True}
+"""
+
+
+async def test_wrapper_reload_resets_every_route(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    other = OTHER
     project: Project = plughost_project({"hello": version(1), "other": other, "tag": WRAPPER})
     client = await plughost_client(project, reload=True)
     assert await (await client.get("/other")).json() == {"other": True, "tag": 1}
-    await edit_and_wait(client, project.plugins_dir / "tag.py", WRAPPER.replace("TAG = 1", "TAG = 2"), "tag")
+    await edit_and_wait(
+        client, project.plugins_dir / "tag.py", WRAPPER.replace("TAG = 1", "TAG = 2"), "tag"
+    )
     assert await (await client.get("/other")).json() == {"other": True, "tag": 2}
     assert await (await client.get("/hello")).json() == {"version": 1, "tag": 2}
     # An endpoint-only reload leaves other routes' compiled handlers alone.
@@ -344,7 +373,7 @@ async def test_wrapper_reload_resets_every_route(plughost_project: Any, plughost
     assert other_route.handler is handler
 
 
-TASKS = '''
+TASKS = """
 import asyncio
 from plughost import BasePlugin
 
@@ -359,14 +388,16 @@ class Jobs(BasePlugin):
         return {"state": info.state.value, "result": info.result, "version": VERSION}
 
 VERSION = 1
-'''
+"""
 
 
 async def test_task_results_survive_reload(plughost_project: Any, plughost_client: Any) -> None:
     project: Project = plughost_project({"jobs": TASKS})
     client = await plughost_client(project, reload=True)
     task_id = (await (await client.get("/jobs", params={"start": "21"})).json())["id"]
-    await edit_and_wait(client, project.plugins_dir / "jobs.py", TASKS.replace("VERSION = 1", "VERSION = 2"), "jobs")
+    await edit_and_wait(
+        client, project.plugins_dir / "jobs.py", TASKS.replace("VERSION = 1", "VERSION = 2"), "jobs"
+    )
     async with asyncio.timeout(10):
         while True:
             body = await (await client.get("/jobs", params={"id": task_id})).json()
@@ -395,7 +426,7 @@ async def test_no_growth_over_many_reloads(plughost_project: Any, plughost_clien
         try:
             await edit_and_wait(client, path, text, "hello", ok=None)
         except TimeoutError:
-            raise AssertionError(f"edit {n} was not reloaded; batches={client.reloader.batches}")
+            raise AssertionError(f"edit {n} was not reloaded") from None
     await edit_and_wait(client, path, version(999), "hello")
     assert await (await client.get("/hello")).json() == {"version": 999}
     try:

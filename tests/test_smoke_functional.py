@@ -1,6 +1,6 @@
 from typing import Any
 
-HELLO = '''
+HELLO = """
 import plughost
 
 @plughost.route("/hello")
@@ -10,15 +10,15 @@ async def hello(name: str = "world"):
 @plughost.route("/items/{id}")
 def item(id: str, verbose: str = "no"):
     return f"item {id} {verbose}"
-'''
+"""
 
-EXAMPLE = '''
+EXAMPLE = """
 from plughost import BasePlugin
 
 class Example(BasePlugin):
     def request_handler(self, **args):
         return {'example': 'Hi from Example.py', 'args': sorted(args)}
-'''
+"""
 
 
 async def test_smoke(plughost_project: Any, plughost_client: Any) -> None:
