@@ -16,12 +16,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, TypeVar, final
 
-from .config import Config
+from .auth import authorize, expected_key
+from .config import AUTH_TYPES, Config
+from .context import Context
 from .discovery import source_of
 from .errors import PluginError
 from .handle import PluginHandle
 from .loader import describe
-from .pipeline import DEFAULT_HOOKS, HookSet, compile_handler
+from .pipeline import DEFAULT_HOOKS, HookFunction, HookSet, compile_handler
 from .routing import Route, RouteTable, Wrapper
 from .tasks import TaskStore
 from .typedefs import Handler
@@ -167,10 +169,36 @@ class Host:
         """``route``'s compiled handler, built on first use and cached on the route."""
         handler = route.handler
         if handler is None:
+            hook_sets = self._hook_sets
+            if route.config.get("auth"):
+                hook_sets = (*hook_sets, self._route_auth(route))
             handler = route.handler = compile_handler(
-                route, self._hook_sets, debug=self.config.server.debug
+                route, hook_sets, debug=self.config.server.debug
             )
         return handler
+
+    def _route_auth(self, route: Route) -> HookSet:
+        """The API-key check for a route declared with ``auth="global"`` or ``"plugin"``."""
+        mode = route.config["auth"]
+        if mode not in AUTH_TYPES:
+            raise PluginError(
+                f"{route!r}: auth={mode!r}; expected one of {', '.join(map(repr, AUTH_TYPES))}",
+                plugin=route.plugin,
+            )
+        plugin_config = self.config.plugin(route.plugin) if route.plugin else None
+        expected = expected_key(self.config, mode, plugin_config.key if plugin_config else None)
+        allow_query = self.config.auth.allow_query_key
+
+        def check_access(context: Context) -> None:
+            authorize(
+                context.request,
+                None,
+                auth_type=mode,
+                expected=expected,
+                allow_query=allow_query,
+            )
+
+        return HookSet("plughost.auth", None, {"check_access": HookFunction(check_access, False)})
 
     @property
     def hook_sets(self) -> tuple[HookSet, ...]:
