@@ -1,0 +1,93 @@
+"""Ask a running server for its plugins' live status, without an HTTP library.
+
+``plughost plugins list`` tries this on every call, so it must cost nothing
+when no server runs (connection refused is immediate) and little when one
+does: a raw HTTP/1.0 request over a socket with a short timeout.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import time
+from collections.abc import Mapping
+from typing import Any, Final
+
+from .config import Config
+
+__all__ = ["STATUS_PATH", "TIMEOUT", "fetch_status", "status_address"]
+
+STATUS_PATH: Final = "/_plughost/status"
+#: seconds to wait for a server before showing the plugins without live status
+TIMEOUT: Final = 0.3
+_WILDCARDS: Final = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
+_LIMIT: Final = 4 * 1024 * 1024
+
+
+def status_address(config: Config) -> tuple[str, int] | None:
+    """Where a server for ``config`` would answer the status request, if it would.
+
+    The status endpoint answers loopback clients only, so a server bound to
+    another address is not asked.
+    """
+    bind = config.server.host
+    host = _WILDCARDS.get(bind, bind)
+    if host != "localhost":
+        try:
+            if not ipaddress.ip_address(host).is_loopback:
+                return None
+        except ValueError:
+            return None
+    return host, config.server.port
+
+
+def fetch_status(
+    config: Config, *, timeout: float = TIMEOUT
+) -> dict[str, Mapping[str, Any]] | None:
+    """Each plugin's status from a server running ``config``, or None when none answers."""
+    address = status_address(config)
+    if address is None:
+        return None
+    host, port = address
+    deadline = time.monotonic() + timeout
+    request = (
+        f"GET {STATUS_PATH} HTTP/1.0\r\nHost: {host}:{port}\r\n"
+        "Accept: application/json\r\nConnection: close\r\n\r\n"
+    ).encode("ascii")
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as connection:
+            connection.sendall(request)
+            chunks: list[bytes] = []
+            size = 0
+            while size < _LIMIT:
+                connection.settimeout(max(deadline - time.monotonic(), 0.001))
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    except OSError:
+        return None
+    return _parse(b"".join(chunks), config)
+
+
+def _parse(response: bytes, config: Config) -> dict[str, Mapping[str, Any]] | None:
+    head, _, body = response.partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2 or status_line[1] != b"200":
+        return None
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(payload, dict) or not isinstance(payload.get("plugins"), dict):
+        return None
+    served = payload.get("config")
+    if served is not None and served != str(config.path):
+        return None
+    return {
+        name: value
+        for name, value in payload["plugins"].items()
+        if isinstance(name, str) and isinstance(value, dict)
+    }
