@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal, NoReturn, cast
 
+from .discovery import is_plugin_name
 from .errors import ConfigError
 
 __all__ = [
@@ -174,7 +175,6 @@ _PLUGIN_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
 }
 _SECTIONS: Final = ("server", "auth", "cors", "plugins")
 _TOML_POSITION: Final = re.compile(r"\(at line (\d+), column (\d+)\)")
-_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
 def load_config(path: Path | str) -> Config:
@@ -263,10 +263,13 @@ class _Validator:
 
     def plugin(self, name: str, value: object) -> PluginConfig:
         where = ("plugins", name)
-        if not _NAME.match(name):
+        if not is_plugin_name(name):
             self.fail(
-                where, None, f"plugins.{name}: {name!r} is not a plugin name",
-                hint="a plugin name is a Python identifier that does not start with '_'",
+                where,
+                None,
+                f"plugins.{name}: {name!r} is not a plugin name",
+                hint="a plugin name is a Python identifier, not a keyword, "
+                "that does not start with '_'",
             )
         if not isinstance(value, dict):
             self.fail(("plugins",), name, f"plugins.{name}: expected a table")
@@ -298,7 +301,8 @@ class _Validator:
             if key not in schema:
                 self._unknown(where, key, tuple(schema))
             kinds, expected = schema[key]
-            ok = isinstance(item, kinds) and not (isinstance(item, bool) and bool not in _as_tuple(kinds))
+            wrong_bool = isinstance(item, bool) and bool not in _as_tuple(kinds)
+            ok = isinstance(item, kinds) and not wrong_bool
             if ok and isinstance(item, list):
                 ok = all(isinstance(element, str) for element in item)
             if not ok:
@@ -344,6 +348,9 @@ def locate(text: str, table: tuple[str, ...], key: str | None) -> tuple[int | No
         if header:
             current = tuple(_unquote(part) for part in header.group(1).split("."))
             if current == target and key is None:
+                return number, line.index("[") + 1
+            # ``[table.key]`` or ``[table.key.sub]``: the key is a table of its own.
+            if key is not None and current[: len(target) + 1] == (*target, key):
                 return number, line.index("[") + 1
             if current == target:
                 header_line = number
