@@ -1,0 +1,168 @@
+"""``plughost check`` and ``plughost routes``: the commands that import plugins."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from plughost.cli import cli
+from plughost.testing import Project
+
+HELLO = """
+from dataclasses import dataclass
+
+from plughost import BasePlugin
+
+
+@dataclass
+class Params:
+    greeting: str = "Hello"
+
+
+class Hello(BasePlugin):
+    route_path = "hello"
+
+    def request_handler(self, **args):
+        return {"message": self.params.greeting}
+"""
+
+TIMING = """
+import plughost
+
+
+class Timing:
+    name = "timing"
+    api = 2
+
+    def apply(self, callback, route):
+        return callback
+
+
+def setup(host):
+    host.install(Timing())
+
+
+def start_request(ctx):
+    pass
+
+
+@plughost.route("/items/{id}", method="POST")
+async def item(id):
+    return {"id": id}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PLUGHOST_CONFIG", raising=False)
+
+
+@pytest.fixture
+def project(plughost_project: Any) -> Project:
+    site: Project = plughost_project({"hello": HELLO, "timing": TIMING})
+    return site
+
+
+def invoke(project: Project, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(project.config_path), *args])
+
+
+def test_check_ok(project: Project) -> None:
+    result = invoke(project, "check")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"ok: {project.config_path} is valid; 2 enabled plugins load\n"
+
+
+def test_check_json_ok(project: Project) -> None:
+    result = invoke(project, "check", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "config": str(project.config_path),
+        "ok": True,
+        "problems": [],
+        "plugins": [
+            {"name": "hello", "ok": True, "error": None},
+            {"name": "timing", "ok": True, "error": None},
+        ],
+    }
+
+
+def test_check_reports_every_problem(plughost_project: Any) -> None:
+    project: Project = plughost_project(
+        {"hello": HELLO, "broken": "import no_such_module_anywhere\n"},
+        enabled=["hello", "broken", "gone"],
+        params={"hello": {"greeting": 42}},
+    )
+    result = invoke(project, "check", "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False
+    problems = {p["plugin"]: p["message"] for p in data["problems"]}
+    assert set(problems) == {"hello", "broken", "gone"}
+    assert "plugins.hello.params.greeting" in problems["hello"]
+    assert "no_such_module_anywhere" in problems["broken"]
+    assert problems["gone"] == f"enabled, but not found in {project.plugins_dir}"
+
+    table = invoke(project, "check")
+    assert table.exit_code == 1
+    assert table.stdout.splitlines()[0].split() == ["PLUGIN", "PROBLEM"]
+    assert table.stderr == f"Error: 3 problems in {project.config_path}\n"
+
+
+def test_check_broken_toml(project: Project) -> None:
+    project.config_path.write_text("[server]\nport = 80 80\n")
+    result = invoke(project, "check")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {project.config_path}:2:")
+    result = invoke(project, "check", "--json")
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["plugins"] == []
+    assert data["problems"][0]["plugin"] is None
+    assert data["problems"][0]["message"].startswith(f"{project.config_path}:2:")
+
+
+def test_routes_table(project: Project) -> None:
+    result = invoke(project, "routes")
+    assert result.exit_code == 0, result.output
+    lines = [line.split(None, 4) for line in result.stdout.splitlines()]
+    assert lines == [
+        ["METHOD", "RULE", "PLUGIN", "WRAPPERS", "HOOKS"],
+        ["GET", "/hello", "hello", "timing", "timing: start_request"],
+        ["POST", "/hello", "hello", "timing", "timing: start_request"],
+        ["POST", "/items/{id}", "timing", "timing", "timing: start_request"],
+    ]
+
+
+def test_routes_json(project: Project) -> None:
+    result = invoke(project, "routes", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["config"] == str(project.config_path)
+    assert data["errors"] == []
+    first = data["routes"][0]
+    assert set(first) == {"method", "rule", "plugin", "wrappers", "hooks"}
+    assert (first["method"], first["rule"], first["plugin"], first["wrappers"]) == (
+        "GET",
+        "/hello",
+        "hello",
+        ["timing"],
+    )
+    assert first["hooks"]["start_request"] == ["timing"]
+    assert [(r["method"], r["rule"]) for r in data["routes"]] == [
+        ("GET", "/hello"),
+        ("POST", "/hello"),
+        ("POST", "/items/{id}"),
+    ]
+
+
+def test_routes_with_a_broken_plugin(project: Project) -> None:
+    project.write_plugin("timing", "raise RuntimeError('nope')\n")
+    result = invoke(project, "routes")
+    assert result.exit_code == 1
+    assert "/hello" in result.stdout
+    assert result.stderr.startswith("warning: timing: ")
+    assert "nope" in result.stderr
