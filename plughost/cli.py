@@ -230,7 +230,7 @@ def _write_pytest_config(folder: Path) -> Path | None:
     return path
 
 
-@cli.command()
+@cli.command(short_help="Scaffold a plugin, its test and its config section.")
 @click.argument("name")
 @click.option(
     "--kind",
@@ -256,8 +256,10 @@ def new(settings: Settings, name: str, kind: str) -> None:
 
 
 @cli.command()
-@click.option("--host", help="Address to listen on.  [default: server.host]")
-@click.option("--port", type=click.IntRange(0, 65535), help="Port.  [default: server.port]")
+@click.option("--host", metavar="ADDRESS", help="Address to listen on.  [default: server.host]")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), metavar="PORT", help="Port.  [default: server.port]"
+)
 @click.option("--reload", is_flag=True, help="Reload each plugin when its files change.")
 @click.option("--no-access-log", is_flag=True, help="Do not log each request.")
 @pass_settings
@@ -335,7 +337,7 @@ def list_plugins(settings: Settings, as_json: bool, check: bool) -> None:
         _fail(f"{len(failed)} of the enabled plugins failed to load", "see the status column")
 
 
-@plugins.command()
+@plugins.command(short_help="Everything about one plugin.")
 @click.argument("name", shell_complete=_complete_plugins)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (shape in docs/cli.md).")
 @pass_settings
@@ -464,7 +466,11 @@ _NAMES = click.argument(
 @_NAMES
 @pass_settings
 def enable(settings: Settings, names: tuple[str, ...]) -> None:
-    """Set enabled = true in [plugins.NAME]; a plugin without a section gets one."""
+    """Set enabled = true in [plugins.NAME].
+
+    A plugin found in the plugins folder without a section gets one, appended
+    at the end of the file, so it loads last.
+    """
     _edit_names(settings, names, True)
 
 
@@ -593,7 +599,10 @@ def set_(settings: Settings, name: str, assignments: tuple[str, ...]) -> None:
 @click.argument("keys", nargs=-1, required=True, metavar="KEY...")
 @pass_settings
 def unset(settings: Settings, name: str, keys: tuple[str, ...]) -> None:
-    """Remove keys from [plugins.NAME.params]; the plugin's defaults apply again."""
+    """Remove keys from [plugins.NAME.params]; the plugin's defaults apply again.
+
+    A key that is not set is an error, and nothing is written.
+    """
     from ._project import require_known
     from ._views import format_value
     from .configfile import unset_params
