@@ -54,7 +54,9 @@ def to_response(output: object, plugin: str | None = None) -> web.StreamResponse
             text = _dumps(output)
         except (TypeError, ValueError) as error:
             owner = f"plugin {plugin!r}" if plugin else "the endpoint"
-            raise TypeError(f"{owner} returned data that is not JSON-serialisable: {error}") from None
+            raise TypeError(
+                f"{owner} returned data that is not JSON-serialisable: {error}"
+            ) from None
         return web.Response(text=text, content_type="application/json")
     if isinstance(output, str):
         return web.Response(text=output, content_type="text/plain")
@@ -75,9 +77,21 @@ def exception_response(error: BaseException, *, debug: bool, where: str) -> web.
         return error_response(error.status, error.message)
     if isinstance(error, web.HTTPException):
         if error.status < 400:
-            return error
+            # A redirect (or other non-error) raised as aiohttp does it. Answer with a
+            # copy: sending the exception object itself is deprecated by aiohttp.
+            return web.Response(
+                status=error.status, reason=error.reason, headers=error.headers, body=error.body
+            )
         headers = {k: v for k, v in error.headers.items() if k.lower() in ("allow", "location")}
-        return error_response(error.status, error.text or error.reason, headers=headers)
+        return error_response(error.status, _http_exception_message(error), headers=headers)
     logger.error("%s: unhandled %s", where, type(error).__name__, exc_info=error)
     detail = "".join(traceback.format_exception(error)) if debug else None
     return error_response(500, "Internal Server Error", detail=detail)
+
+
+def _http_exception_message(error: web.HTTPException) -> str:
+    """The exception's own text, or its reason when aiohttp filled in ``"409: Conflict"``."""
+    text = error.text
+    if not text or text == f"{error.status}: {error.reason}":
+        return error.reason
+    return text
