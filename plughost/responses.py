@@ -12,7 +12,13 @@ from aiohttp import web
 
 from .errors import HTTPError
 
-__all__ = ["error_response", "exception_response", "json_response", "to_response"]
+__all__ = [
+    "UnsendableOutputError",
+    "error_response",
+    "exception_response",
+    "json_response",
+    "to_response",
+]
 
 logger: Final = logging.getLogger("plughost.request")
 _dumps: Final = json.dumps
@@ -40,12 +46,27 @@ def error_response(
     return json_response(body, status=status, headers=headers)
 
 
+class UnsendableOutputError(HTTPError, TypeError):
+    """An endpoint returned something plughost cannot send; answered with a 500 that says so."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(500, message)
+
+
+def _unsendable(message: str) -> UnsendableOutputError:
+    # The message names the plugin and the type, never the data: the author
+    # needs it to fix the plugin, and it is logged for whoever runs the host.
+    logger.error("%s", message)
+    return UnsendableOutputError(message)
+
+
 def to_response(output: object, plugin: str | None = None) -> web.StreamResponse:
     """Map an endpoint's result: dict/list to JSON, str to text, None to 204.
 
     An aiohttp response passes through unchanged and bytes are sent as
-    ``application/octet-stream``. Anything else is a TypeError naming the
-    plugin and the type, which the pipeline answers with a 500.
+    ``application/octet-stream``. Anything else raises
+    :class:`UnsendableOutputError` (a TypeError) naming the plugin and the
+    type, which the pipeline answers with a 500 carrying that message.
     """
     if isinstance(output, web.StreamResponse):
         return output
@@ -54,7 +75,7 @@ def to_response(output: object, plugin: str | None = None) -> web.StreamResponse
             text = _dumps(output)
         except (TypeError, ValueError) as error:
             owner = f"plugin {plugin!r}" if plugin else "the endpoint"
-            raise TypeError(
+            raise _unsendable(
                 f"{owner} returned data that is not JSON-serialisable: {error}"
             ) from None
         return web.Response(text=text, content_type="application/json")
@@ -65,8 +86,8 @@ def to_response(output: object, plugin: str | None = None) -> web.StreamResponse
     if isinstance(output, bytes | bytearray):
         return web.Response(body=bytes(output), content_type="application/octet-stream")
     owner = f"plugin {plugin!r}" if plugin else "the endpoint"
-    raise TypeError(
-        f"{owner} returned a {type(output).__name__}, which plughost cannot send; "
+    raise _unsendable(
+        f"{owner} returned {type(output).__name__!r}, which plughost cannot send; "
         "return a dict, list, str, bytes, None or an aiohttp response"
     )
 
