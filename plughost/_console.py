@@ -1,13 +1,12 @@
 """Output for people and for scripts.
 
-On a terminal, tables are drawn with rich, in colour. When stdout is not a
+On a terminal, tables are printed with rich, in colour, under a ruled header. When stdout is not a
 terminal, or ``NO_COLOR`` is set, or ``TERM=dumb``, they are plain aligned
 text with no escape codes and no box drawing, and rich is never imported.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ __all__ = ["Cell", "echo_json", "info", "is_plain", "print_table", "styled", "wa
 #: a table cell: text, or (text, style) where style is a rich style name
 Cell = str | tuple[str, str]
 
+_MIN_WIDTH: Final = 8
 _CLICK_STYLES: Final = {
     "green": {"fg": "green"},
     "red": {"fg": "red"},
@@ -62,6 +62,8 @@ def warn(message: str) -> None:
 
 def echo_json(data: object) -> None:
     """``data`` as indented JSON on stdout; values JSON lacks (dates) become strings."""
+    import json
+
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
@@ -87,17 +89,51 @@ def _plain_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None
         )
 
 
+def _fit(widths: list[int], available: int) -> list[int]:
+    """Shrink the widest columns until the row fits ``available`` characters."""
+    widths = list(widths)
+    gaps = 2 * (len(widths) - 1)
+    while sum(widths) + gaps > available:
+        widest = max(range(len(widths)), key=widths.__getitem__)
+        if widths[widest] <= _MIN_WIDTH:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
 def _rich_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    from rich import box
+    # Laid out here and printed as one rich Text: rich's Table measures and
+    # wraps every cell, which costs ~25 ms for 50 rows, and start-up time is
+    # part of the experience (bench/cli_startup.py).
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, header_style="bold", pad_edge=False, show_edge=False)
-    for header in headers:
-        table.add_column(header.upper())
-    for row in rows:
-        table.add_row(
-            *(Text(cell) if isinstance(cell, str) else Text(cell[0], style=cell[1]) for cell in row)
-        )
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    cells = [
+        [(_text(cell), None if isinstance(cell, str) else cell[1]) for cell in row] for row in rows
+    ]
+    natural = [
+        max([len(header), *(len(row[index][0]) for row in cells)])
+        for index, header in enumerate(headers)
+    ]
+    widths = _fit(natural, console.width)
+    text = Text()
+    for index, header in enumerate(headers):
+        last = index == len(headers) - 1
+        label = _clip(header.upper(), widths[index])
+        text.append(label if last else label.ljust(widths[index] + 2), style="bold")
+    text.append("\n")
+    text.append("  ".join("─" * width for width in widths) + "\n", style="dim")
+    for row in cells:
+        for index, (value, style) in enumerate(row):
+            last = index == len(row) - 1
+            shown = _clip(value, widths[index])
+            text.append(shown, style=style or "")
+            if not last:
+                text.append(" " * (widths[index] - len(shown) + 2))
+        text.append("\n")
+    console.print(text, end="", soft_wrap=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +78,8 @@ def require_known(config: Config, names: Iterable[str]) -> None:
     Raises:
         PlughostError: naming the first unknown plugin and the nearest known one.
     """
+    import difflib
+
     known = [p.name for p in config.plugins]
     known.extend(name for name in discover(config.plugins_dir) if name not in known)
     for name in names:

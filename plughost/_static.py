@@ -62,7 +62,6 @@ def analyse(path: Path, route_path: str | None = None) -> SourceInfo:
     ]
     endpoint = False
     wrappers: list[str] = []
-    installs = adds_hooks = False
     for node in tree.body:
         if isinstance(node, ast.ClassDef):
             if any(_name_of(base) == "BasePlugin" for base in node.bases):
@@ -72,16 +71,10 @@ def analyse(path: Path, route_path: str | None = None) -> SourceInfo:
                 routes.extend((method, rule) for method in _ENDPOINT_METHODS)
             elif _defines(node, "apply"):
                 wrappers.append(_class_string(node, "name") or node.name)
-    for child in ast.walk(tree):
-        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-            for decorator in child.decorator_list:
-                routes.extend(_route_decorator(decorator))
-        elif isinstance(child, ast.Call):
-            called = _name_of(child.func)
-            installs = installs or called == "install"
-            adds_hooks = adds_hooks or called == "add_hooks"
-            if called == "add_route":
-                routes.extend(_route_call(child, method_index=2))
+    calls: set[str] = set()
+    _scan(tree.body, routes, calls)
+    installs = "install" in calls
+    adds_hooks = "add_hooks" in calls
     kinds = [
         kind
         for kind, present in (
@@ -95,6 +88,36 @@ def analyse(path: Path, route_path: str | None = None) -> SourceInfo:
         kinds = ["endpoint"]
     kind = kinds[0] if len(kinds) == 1 else "mixed" if kinds else None
     return SourceInfo(kind, tuple(dict.fromkeys(routes)), tuple(hooks), tuple(wrappers))
+
+
+_BLOCKS: Final = ("body", "orelse", "finalbody")
+
+
+def _scan(body: list[ast.stmt], routes: list[tuple[str, str]], calls: set[str]) -> None:
+    """Collect route declarations and the names of statement-level calls.
+
+    Walks statements only, not every expression: ``plugins list`` reads every
+    plugin on each run, and a full ``ast.walk`` costs several times more.
+    """
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                routes.extend(_route_decorator(decorator))
+        value = getattr(node, "value", None)
+        if isinstance(value, ast.Await):
+            value = value.value
+        if isinstance(value, ast.Call):
+            called = _name_of(value.func)
+            if called is not None:
+                calls.add(called)
+                if called == "add_route":
+                    routes.extend(_route_call(value, method_index=2))
+        for block in _BLOCKS:
+            inner = getattr(node, block, None)
+            if isinstance(inner, list):
+                _scan(inner, routes, calls)
+        for handler in getattr(node, "handlers", ()):
+            _scan(handler.body, routes, calls)
 
 
 def _name_of(node: ast.expr) -> str | None:

@@ -8,7 +8,6 @@ does: a raw HTTP/1.0 request over a socket with a short timeout.
 from __future__ import annotations
 
 import ipaddress
-import json
 import socket
 import time
 from collections.abc import Mapping
@@ -21,7 +20,12 @@ __all__ = ["STATUS_PATH", "TIMEOUT", "fetch_status", "status_address"]
 STATUS_PATH: Final = "/_plughost/status"
 #: seconds to wait for a server before showing the plugins without live status
 TIMEOUT: Final = 0.3
-_WILDCARDS: Final = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
+_WILDCARDS: Final = {
+    "": "127.0.0.1",
+    "0.0.0.0": "127.0.0.1",
+    "::": "::1",
+    "localhost": "127.0.0.1",
+}
 _LIMIT: Final = 4 * 1024 * 1024
 
 
@@ -33,12 +37,11 @@ def status_address(config: Config) -> tuple[str, int] | None:
     """
     bind = config.server.host
     host = _WILDCARDS.get(bind, bind)
-    if host != "localhost":
-        try:
-            if not ipaddress.ip_address(host).is_loopback:
-                return None
-        except ValueError:
+    try:
+        if not ipaddress.ip_address(host).is_loopback:
             return None
+    except ValueError:
+        return None
     return host, config.server.port
 
 
@@ -55,8 +58,13 @@ def fetch_status(
         f"GET {STATUS_PATH} HTTP/1.0\r\nHost: {host}:{port}\r\n"
         "Accept: application/json\r\nConnection: close\r\n\r\n"
     ).encode("ascii")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        with socket.create_connection((host, port), timeout=timeout) as connection:
+        # An address literal and a plain socket: create_connection would look
+        # the name up and load the IDNA codec, which costs more than the request.
+        with socket.socket(family, socket.SOCK_STREAM) as connection:
+            connection.settimeout(timeout)
+            connection.connect((host, port))
             connection.sendall(request)
             chunks: list[bytes] = []
             size = 0
@@ -73,6 +81,8 @@ def fetch_status(
 
 
 def _parse(response: bytes, config: Config) -> dict[str, Mapping[str, Any]] | None:
+    import json
+
     head, _, body = response.partition(b"\r\n\r\n")
     status_line = head.split(b"\r\n", 1)[0].split()
     if len(status_line) < 2 or status_line[1] != b"200":

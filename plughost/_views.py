@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from ._project import PluginEntry
 from .config import Config
-from .params import declared_params
 
 if TYPE_CHECKING:
     from .inspection import PluginReport, RouteInfo
@@ -111,6 +110,8 @@ def list_view(
 
 
 def _params(plugin: PluginEntry) -> list[JSON]:
+    from .params import declared_params
+
     declared = declared_params(plugin.source.path) if plugin.source else None
     configured = dict(plugin.params)
     rows: list[JSON] = []

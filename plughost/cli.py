@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import click
-from click.shell_completion import CompletionItem
 
 from . import __version__
 from ._console import Cell, echo_json, info, print_table, styled, warn
 from .errors import ConfigError, ParamsError, PlughostError
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from .config import Config
     from .inspection import PluginReport
 
@@ -113,6 +114,8 @@ def _complete_plugins(
 ) -> list[CompletionItem]:
     """Plugin names for shell completion; never raises."""
     import os
+
+    from click.shell_completion import CompletionItem
 
     try:
         from ._project import entries
@@ -334,7 +337,11 @@ def list_plugins(settings: Settings, as_json: bool, check: bool) -> None:
         if live is not None:
             info(styled(f"live status from {_url(config)}", "dim"))
     if check and failed:
-        _fail(f"{len(failed)} of the enabled plugins failed to load", "see the status column")
+        if not as_json:
+            for row in failed:
+                warn(f"{row['name']}: {row['error']}")
+        count = len(failed)
+        _fail(f"{count} enabled plugin{'s' if count != 1 else ''} failed to load")
 
 
 @plugins.command(short_help="Everything about one plugin.")

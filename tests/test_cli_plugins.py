@@ -228,7 +228,12 @@ def test_list_check_imports_enabled_plugins_only(project: Project) -> None:
     assert rows["timing"]["status"] == "error"
     assert "broken on purpose" in rows["timing"]["error"]
     assert rows["audit"]["status"] == "disabled"
-    assert result.stderr.startswith("Error: 1 of the enabled plugins failed to load\n")
+    assert result.stderr == "Error: 1 enabled plugin failed to load\n"
+    table = invoke(project, "plugins", "list", "--check")
+    assert table.exit_code == 1
+    warning, error = table.stderr.splitlines()
+    assert warning.startswith("warning: timing: ") and "broken on purpose" in warning
+    assert error == "Error: 1 enabled plugin failed to load"
     assert not (project.plugins_dir / "TRAP_RAN").exists()
 
 
