@@ -7,6 +7,7 @@ and remove exactly them when the plugin leaves.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -146,7 +147,8 @@ class PluginHandle:
                 ) from error
             if inspect.isawaitable(result):
                 raise PluginSetupError(
-                    f"setup() of wrapper {wrapper.label!r} is async; a wrapper's setup must be sync",
+                    f"setup() of wrapper {wrapper.label!r} is async; "
+                    "a wrapper's setup must be sync",
                     plugin=self.name,
                 )
         self.wrappers.append(wrapper)
@@ -165,10 +167,7 @@ class PluginHandle:
             for index, (label, close) in enumerate(self._closers):
                 if getattr(close, "__self__", None) is wrapper.plugin:
                     del self._closers[index]
-                    try:
-                        close()
-                    except Exception:
-                        logger.exception("close() of %s raised", label)
+                    _close_now(label, close)
                     break
         if removed:
             self.host._wrappers_changed(self, affected=affected)
@@ -179,7 +178,8 @@ class PluginHandle:
         functions = hook_functions(source)
         if not functions:
             raise PluginError(
-                f"{source!r} has none of the hook functions", plugin=self.name,
+                f"{source!r} has none of the hook functions",
+                plugin=self.name,
                 hint="see plughost.HOOK_NAMES for the eleven hook names",
             )
         self.hooks.append(HookSet(self.name or "plughost", source, functions))
@@ -205,6 +205,36 @@ class PluginHandle:
                 errors.append(error)
         if errors:
             raise ExceptionGroup(f"closing plugin {self.name!r}", errors)
+
+
+#: async close() calls started by a sync uninstall, kept referenced until done
+_closing: set[asyncio.Task[Any]] = set()
+
+
+def _close_now(label: str, close: Callable[[], object]) -> None:
+    """Call a wrapper's close(); an async one runs as a task (uninstall is sync)."""
+    try:
+        result = close()
+    except Exception:
+        logger.exception("close() of %s raised", label)
+        return
+    if not inspect.isawaitable(result):
+        return
+
+    async def finish() -> None:
+        try:
+            await result
+        except Exception:
+            logger.exception("close() of %s raised", label)
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(finish())
+        return
+    task = loop.create_task(finish())
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
 
 
 def _matches(wrapper: Wrapper, target: object) -> bool:

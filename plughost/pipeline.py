@@ -179,7 +179,9 @@ def _applies(hooks: HookSet, route: Route) -> bool:
 def effective_hooks(route: Route, hook_sets: Iterable[HookSet]) -> dict[str, tuple[str, ...]]:
     """Per hook, the plugins whose implementation runs for ``route``, in order."""
     stages = _stages(route, hook_sets)
-    return {name: tuple(label for label, _, _ in stages[name]) for name in HOOK_NAMES if stages[name]}
+    return {
+        name: tuple(label for label, _, _ in stages[name]) for name in HOOK_NAMES if stages[name]
+    }
 
 
 def _stages(route: Route, hook_sets: Iterable[HookSet]) -> dict[str, _Stage]:
@@ -274,10 +276,21 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
             if errors:
                 await _guarded(run_errors, errors, context, where, "process_error")
             if context.response is None:
-                context.response = exception_response(context.error, debug=debug, where=where)
+                if context.error is None:
+                    # A process_error hook handled the error and left an output.
+                    try:
+                        await run_create(create, context)
+                    except Exception as create_error:
+                        context.response = exception_response(
+                            create_error, debug=debug, where=where
+                        )
+                else:
+                    context.response = exception_response(context.error, debug=debug, where=where)
         if context.response is None:
             context.response = error_response(
-                500, "Internal Server Error", detail="create_response set no response" if debug else None
+                500,
+                "Internal Server Error",
+                detail="create_response set no response" if debug else None,
             )
         if process_response:
             try:

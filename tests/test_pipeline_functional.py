@@ -738,3 +738,48 @@ async def test_hooks_registered_at_runtime_apply_to_compiled_routes(
     resp = await client.get("/ok")
     assert resp.status == 403
     assert await resp.json() == {"error": "closed for now", "status": 403}
+
+
+RECOVER = """
+import plughost
+
+
+def process_error(context):
+    if isinstance(context.error, KeyError):
+        # Handled: no error any more, and an output to answer with.
+        context.error = None
+        context.output = {"recovered": True}
+    elif isinstance(context.error, LookupError):
+        context.error = plughost.NotFound("mapped from LookupError")
+"""
+
+RECOVERABLE = """
+import plughost
+
+
+@plughost.route("/key")
+async def key():
+    raise KeyError("k")
+
+
+@plughost.route("/lookup")
+async def lookup():
+    raise LookupError("l")
+"""
+
+
+@pytest.mark.parametrize("debug", [False, True])
+async def test_process_error_may_handle_or_replace_the_error(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, debug: bool
+) -> None:
+    project = plughost_project(
+        {"recover": RECOVER, "endpoints": RECOVERABLE},
+        config=f"[server]\ndebug = {'true' if debug else 'false'}",
+    )
+    client = await plughost_client(project)
+    resp = await client.get("/key")
+    assert resp.status == 200
+    assert await resp.json() == {"recovered": True}
+    resp = await client.get("/lookup")
+    assert resp.status == 404
+    assert await resp.json() == {"error": "mapped from LookupError", "status": 404}

@@ -853,3 +853,22 @@ def test_route_decorator_keeps_the_function() -> None:
     assert spec.skip == ("a",)
     assert spec.config == {"flag": True}
     assert inspect.iscoroutinefunction(x)
+
+
+async def test_async_close_of_an_uninstalled_wrapper_runs(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    client = await plughost_client(plughost_project({"text": TEXT_ROUTES}))
+    host = host_of(client)
+    closed = asyncio.Event()
+
+    class AsyncClose(CountingWrapper):
+        async def close(self) -> None:  # type: ignore[override]
+            await asyncio.sleep(0)
+            closed.set()
+
+    wrapper = host.install(AsyncClose("async-close"))
+    assert host.uninstall(wrapper) == [wrapper]
+    async with asyncio.timeout(5):
+        await closed.wait()
+    assert await (await client.get("/a")).text() == "a"
