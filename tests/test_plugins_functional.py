@@ -594,3 +594,26 @@ async def test_server_shutdown_finishes_requests_and_closes_once(
 async def _stderr(process: Any) -> str:
     data: bytes = await process.stderr.read()
     return data.decode(errors="replace")
+
+
+async def test_errors_inside_a_package_name_the_submodule(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project = plughost_project(
+        {
+            "pkg/__init__": "from .inner import VALUE\n",
+            "pkg/inner": "import math\n\nVALUE = math.sqrt(-1)\n",
+            "missing": "import plughost\nimport no_such_module_anywhere\n",
+            "mod": MODULE,
+            "_shared": SHARED,
+        },
+        enabled=["pkg", "missing", "mod"],
+    )
+    client = await plughost_client(project)
+    status = host_of(client).status()
+    assert f"{project.plugins_dir / 'pkg' / 'inner.py'}:3" in (status["pkg"].error or "")
+    assert "ValueError: math domain error" in (status["pkg"].error or "")
+    missing = status["missing"].error or ""
+    assert f"{project.plugins_dir / 'missing.py'}:2" in missing
+    assert "No module named 'no_such_module_anywhere'" in missing
+    assert (await client.get("/module")).status == 200

@@ -872,3 +872,30 @@ async def test_async_close_of_an_uninstalled_wrapper_runs(
     async with asyncio.timeout(5):
         await closed.wait()
     assert await (await client.get("/a")).text() == "a"
+
+
+async def test_plugins_may_share_a_rule_with_different_methods(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    getter = 'import plughost\n\n@plughost.route("/x")\nasync def x():\n    return "get"\n'
+    poster = (
+        'import plughost\n\n@plughost.route("/x", method="POST")\nasync def x():\n'
+        '    return "post"\n'
+    )
+    client = await plughost_client(plughost_project({"getter": getter, "poster": poster}))
+    assert await (await client.get("/x")).text() == "get"
+    assert await (await client.post("/x")).text() == "post"
+    resp = await client.delete("/x")
+    assert resp.status == 405
+    assert {"GET", "POST"} <= {m.strip() for m in resp.headers["Allow"].split(",")}
+
+
+async def test_bad_rule_fails_only_its_plugin(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    bad = 'import plughost\n\n@plughost.route("/y/{")\nasync def y():\n    return "y"\n'
+    client = await plughost_client(plughost_project({"bad": bad, "text": TEXT_ROUTES}))
+    status = host_of(client).status()
+    assert status["bad"].state == "error"
+    assert "bad route rule '/y/{'" in (status["bad"].error or "")
+    assert await (await client.get("/a")).text() == "a"
