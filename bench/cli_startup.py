@@ -53,7 +53,7 @@ main()
 
 
 def make_project(root: Path, count: int) -> Path:
-    from plughost._newplugin import create_plugin
+    from plughost._scaffolding import create_plugin
     from plughost.config import load_config
     from plughost.configfile import create_config
     from plughost.scaffold import KINDS, init_config

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from .config import Config
 
-__all__ = ["STATUS_PATH", "TIMEOUT", "fetch_status", "status_address"]
+__all__ = ["STATUS_PATH", "TIMEOUT", "fetch_status", "server_url", "status_address"]
 
 STATUS_PATH: Final = "/_plughost/status"
 #: seconds to wait for a server before showing the plugins without live status
@@ -27,6 +27,15 @@ _WILDCARDS: Final = {
     "localhost": "127.0.0.1",
 }
 _LIMIT: Final = 4 * 1024 * 1024
+
+
+def server_url(config: Config, path: str = "") -> str:
+    """The URL a person opens to reach ``path`` on a server running ``config``."""
+    bind = config.server.host
+    host = _WILDCARDS.get(bind, bind) if bind != "localhost" else bind
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{config.server.port}{path}"
 
 
 def status_address(config: Config) -> tuple[str, int] | None:

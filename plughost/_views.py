@@ -1,7 +1,7 @@
 """The data behind ``plugins list``, ``plugins show``, ``check`` and ``routes``.
 
-Each view is built once as plain JSON-ready data; ``--json`` prints it and the
-table renderers in :mod:`plughost.cli` read from it, so the two never disagree.
+Each view is built once as plain JSON-ready data; ``--json`` prints it and
+:mod:`plughost._render` prints it for people, so the two never disagree.
 The shapes are documented in docs/cli.md and are part of the public interface.
 """
 
@@ -17,28 +17,9 @@ from .config import Config
 if TYPE_CHECKING:
     from .inspection import PluginReport, RouteInfo
 
-__all__ = [
-    "JSON",
-    "format_value",
-    "list_view",
-    "route_view",
-    "show_view",
-]
+__all__ = ["JSON", "check_view", "list_view", "route_view", "routes_view", "show_view"]
 
 JSON = dict[str, Any]
-
-
-def format_value(value: object) -> str:
-    """A params value as TOML-ish text: strings quoted, booleans lower case."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(format_value(item) for item in value) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k} = {format_value(v)}" for k, v in value.items()) + "}"
-    return str(value)
 
 
 def _path(path: Path | None) -> str | None:
@@ -199,4 +180,39 @@ def show_view(
         "wrappers": list(wrappers),
         "imported": report is not None,
         "live": _live(live),
+    }
+
+
+def check_view(config: Config, reports: Mapping[str, PluginReport]) -> JSON:
+    """The ``check --json`` document: enabled plugins missing on disk, then load errors."""
+    from .discovery import source_of
+
+    problems: list[JSON] = []
+    missing = set()
+    for plugin in config.enabled:
+        if source_of(config.plugins_dir, plugin.name) is None:
+            missing.add(plugin.name)
+            problems.append(
+                {
+                    "plugin": plugin.name,
+                    "message": f"enabled, but not found in {config.plugins_dir}",
+                }
+            )
+    for report in reports.values():
+        if not report.ok and report.name not in missing:
+            problems.append({"plugin": report.name, "message": report.error or "failed to load"})
+    return {
+        "config": str(config.path),
+        "ok": not problems,
+        "problems": problems,
+        "plugins": [{"name": r.name, "ok": r.ok, "error": r.error} for r in reports.values()],
+    }
+
+
+def routes_view(config: Config, reports: Mapping[str, PluginReport]) -> JSON:
+    """The ``routes --json`` document."""
+    return {
+        "config": str(config.path),
+        "routes": [route_view(route) for report in reports.values() for route in report.routes],
+        "errors": [{"plugin": r.name, "error": r.error} for r in reports.values() if not r.ok],
     }

@@ -12,9 +12,7 @@ hint line) on stderr and its exit code; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
-import re
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
@@ -22,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 import click
 
 from . import __version__
-from ._console import Cell, echo_json, info, print_table, styled, warn
-from .errors import ConfigError, ParamsError, PlughostError
+from ._console import echo_json, info, styled, warn
+from ._render import display
+from .errors import ConfigError, PlughostError
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
@@ -34,16 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["cli", "main"]
 
 DEFAULT_CONFIG: Final = "plughost.toml"
-_KEY: Final = re.compile(r"[A-Za-z0-9_-]+\Z")
-_STATUS_STYLES: Final = {
-    "ok": "green",
-    "loaded": "green",
-    "enabled": "green",
-    "error": "red",
-    "missing": "yellow",
-    "disabled": "dim",
-    "unconfigured": "dim",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,22 +77,6 @@ class PlughostGroup(click.Group):
 
 def _fail(message: str, hint: str | None = None) -> NoReturn:
     raise PlughostError(message, hint=hint)
-
-
-def _display(path: Path) -> str:
-    """``path`` relative to the working directory when it is inside it."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def _url(config: Config, suffix: str = "") -> str:
-    host = config.server.host
-    host = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"http://{host}:{config.server.port}{suffix}"
 
 
 # -- completion ---------------------------------------------------------------------
@@ -190,6 +163,7 @@ def init(settings: Settings, directory: Path | None, force: bool) -> None:
 
     DIRECTORY defaults to the folder of --config (the current folder).
     """
+    from ._scaffolding import write_pytest_config
     from .config import parse_config
     from .configfile import create_config
     from .scaffold import init_config
@@ -200,37 +174,16 @@ def init(settings: Settings, directory: Path | None, force: bool) -> None:
     create_config(path, text, force=force)
     plugins_dir = parse_config(text, path).plugins_dir
     plugins_dir.mkdir(exist_ok=True)
-    info(f"Created {_display(path)}")
-    info(f"Created {_display(plugins_dir)}/")
-    pytest_ini = _write_pytest_config(path.parent)
+    info(f"Created {display(path)}")
+    info(f"Created {display(plugins_dir)}/")
+    pytest_ini = write_pytest_config(path.parent)
     if pytest_ini is not None:
-        info(f"Created {_display(pytest_ini)}  (runs the plugin tests: python -m pytest)")
+        info(f"Created {display(pytest_ini)}  (runs the plugin tests: python -m pytest)")
     info("")
     if directory:
-        info(f"Next: cd {_display(path.parent)} && plughost new hello")
+        info(f"Next: cd {display(path.parent)} && plughost new hello")
     else:
         info("Next: plughost new hello")
-
-
-_PYTEST_CONFIGS: Final = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
-
-
-def _write_pytest_config(folder: Path) -> Path | None:
-    """Write pytest.ini for the generated async tests, unless pytest is configured there."""
-    import os
-
-    from .scaffold import pytest_config
-
-    if any((folder / name).exists() for name in _PYTEST_CONFIGS):
-        return None
-    path = folder / "pytest.ini"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except FileExistsError:
-        return None
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        stream.write(pytest_config())
-    return path
 
 
 @cli.command(short_help="Scaffold a plugin, its test and its config section.")
@@ -246,15 +199,16 @@ def _write_pytest_config(folder: Path) -> Path | None:
 @pass_settings
 def new(settings: Settings, name: str, kind: str) -> None:
     """Scaffold plugins/NAME.py, a test for it, and an enabled [plugins.NAME] section."""
-    from ._newplugin import create_plugin
+    from ._scaffolding import create_plugin
+    from ._status import server_url
 
     config = settings.load()
     created = create_plugin(config, name, kind)
-    info(f"Created {_display(created.plugin_path)}  ({kind} plugin)")
-    info(f"Created {_display(created.test_path)}")
-    info(f"Added [plugins.{name}] to {_display(config.path)}  (enabled)")
+    info(f"Created {display(created.plugin_path)}  ({kind} plugin)")
+    info(f"Created {display(created.test_path)}")
+    info(f"Added [plugins.{name}] to {display(config.path)}  (enabled)")
     info("")
-    info(f"{name} will answer on " + styled(_url(config, f"/{name}"), "bold"))
+    info(f"{name} will answer on " + styled(server_url(config, f"/{name}"), "bold"))
     info("Start the server with: plughost run --reload")
 
 
@@ -301,41 +255,23 @@ def list_plugins(settings: Settings, as_json: bool, check: bool) -> None:
     --check is given. A running server for this config adds live status.
     """
     from ._project import entries
-    from ._status import fetch_status
-    from ._views import format_value, list_view
+    from ._render import print_plugin_list
+    from ._status import fetch_status, server_url
+    from ._views import list_view
 
     config = settings.load()
     found = entries(config)
     reports = _inspect(config) if check else None
     live = fetch_status(config)
-    view = list_view(config, found, live=live, reports=reports, url=_url(config))
-    failed = [row for row in view["plugins"] if row["status"] == "error"]
+    view = list_view(config, found, live=live, reports=reports, url=server_url(config))
     if as_json:
         echo_json(view)
-    elif not found:
-        info(f"No plugins in {_display(config.plugins_dir)}/ or {_display(config.path)}.")
-        info("Create one with: plughost new NAME")
+    elif found:
+        print_plugin_list(view)
     else:
-        rows: list[list[Cell]] = []
-        for row in view["plugins"]:
-            status = row["status"]
-            if row["live"] is not None and row["live"]["version"] is not None:
-                status = f"{status} v{row['live']['version']}"
-            if row["error"]:
-                status = f"{status}: {row['error']}"
-            rows.append(
-                [
-                    (row["name"], "bold"),
-                    "yes" if row["enabled"] else "no",
-                    row["kind"] or "",
-                    ", ".join(f"{r['method']} {r['rule']}" for r in row["routes"]),
-                    ", ".join(f"{k}={format_value(v)}" for k, v in row["params"].items()),
-                    (status, _STATUS_STYLES.get(row["status"], "")),
-                ]
-            )
-        print_table(["name", "enabled", "kind", "routes", "params", "status"], rows)
-        if live is not None:
-            info(styled(f"live status from {_url(config)}", "dim"))
+        info(f"No plugins in {display(config.plugins_dir)}/ or {display(config.path)}.")
+        info("Create one with: plughost new NAME")
+    failed = [row for row in view["plugins"] if row["status"] == "error"]
     if check and failed:
         if not as_json:
             for row in failed:
@@ -355,8 +291,9 @@ def show(settings: Settings, name: str, as_json: bool) -> None:
     is read from source only.
     """
     from ._project import entry
+    from ._render import print_plugin
     from ._status import fetch_status
-    from ._views import format_value, show_view
+    from ._views import show_view
 
     config = settings.load()
     plugin = entry(config, name)
@@ -371,74 +308,8 @@ def show(settings: Settings, name: str, as_json: bool) -> None:
     )
     if as_json:
         echo_json(view)
-        return
-    _print_show(view, format_value)
-
-
-def _print_show(view: Mapping[str, Any], format_value: Any) -> None:
-    kind = f"{view['kind']} plugin" if view["kind"] else "plugin"
-    info(styled(view["name"], "bold") + f"  ({kind}, {view['status']})")
-    section = view["section"] or {}
-    lines = [
-        ("file", _display(Path(view["path"])) if view["path"] else "not found on disk"),
-        (
-            "config",
-            f"[plugins.{view['name']}] in {_display(Path(view['config']))}"
-            if view["in_config"]
-            else "no section (listed, never imported)",
-        ),
-        *(
-            (key, str(section[key]))
-            for key in ("route_path", "auth_type", "apikey_env")
-            if section.get(key)
-        ),
-    ]
-    if view["live"]:
-        lines.append(("live", f"{view['live']['state']} (version {view['live']['version']})"))
-    if view["error"]:
-        lines.append(("error", styled(view["error"], "red")))
-    if not view["imported"]:
-        lines.append(("source", "read from the file; the plugin was not imported"))
-    width = max(len(key) for key, _ in lines)
-    for key, value in lines:
-        info(f"  {key.ljust(width)}  {value}")
-    info("")
-    if view["params"]:
-        print_table(
-            ["param", "type", "default", "value"],
-            [
-                [
-                    p["name"],
-                    p["type"] or ("(not declared)" if not p["declared"] else ""),
-                    _default_text(p["default"], format_value) if p["declared"] else "",
-                    format_value(p["value"]) if p["set"] else "(default)",
-                ]
-                for p in view["params"]
-            ],
-        )
     else:
-        info("  no params")
-    if view["routes"]:
-        info("")
-        print_table(
-            ["method", "rule", "wrappers"],
-            [[r["method"], r["rule"], ", ".join(r.get("wrappers", []))] for r in view["routes"]],
-        )
-    info("")
-    info(f"  hooks     {', '.join(view['hooks']) or '-'}")
-    info(f"  wrappers  {', '.join(view['wrappers']) or '-'}")
-
-
-def _default_text(default: str | None, format_value: Any) -> str:
-    """A default as written in source, shown like the values next to it."""
-    import ast
-
-    if default is None:
-        return "(required)"
-    try:
-        return str(format_value(ast.literal_eval(default)))
-    except (ValueError, SyntaxError):
-        return default
+        print_plugin(view)
 
 
 def _edit_names(settings: Settings, names: Sequence[str], enabled: bool) -> None:
@@ -452,15 +323,13 @@ def _edit_names(settings: Settings, names: Sequence[str], enabled: bool) -> None
     verb = "enabled" if enabled else "disabled"
     for edit in edits:
         if edit.created:
-            info(
-                f"{verb} {edit.plugin}  (added [plugins.{edit.plugin}] to {_display(config.path)})"
-            )
+            info(f"{verb} {edit.plugin}  (added [plugins.{edit.plugin}] to {display(config.path)})")
         elif edit.changed:
             info(f"{verb} {edit.plugin}")
         else:
             info(f"{edit.plugin} was already {verb}")
         if enabled and source_of(config.plugins_dir, edit.plugin) is None:
-            folder = _display(config.plugins_dir)
+            folder = display(config.plugins_dir)
             warn(f"{edit.plugin!r} is not in {folder}/; the server will report it missing")
 
 
@@ -489,89 +358,6 @@ def disable(settings: Settings, names: tuple[str, ...]) -> None:
     _edit_names(settings, names, False)
 
 
-@dataclass(frozen=True, slots=True)
-class Assignment:
-    """One ``KEY=VALUE`` argument of ``plugins set``."""
-
-    key: str
-    value: Any
-    #: VALUE as typed
-    raw: str
-    #: VALUE was read as an unquoted TOML number, boolean, date, list or table
-    converted: bool
-
-
-def _assignment(text: str) -> Assignment:
-    """Read ``KEY=VALUE``: VALUE is TOML, and anything TOML cannot read is a string."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise click.BadParameter(f"{text!r}: expected KEY=VALUE", param_hint="KEY=VALUE")
-    if not _KEY.match(key):
-        raise click.BadParameter(
-            f"{key!r}: a key is letters, digits, '_' and '-'", param_hint="KEY=VALUE"
-        )
-    try:
-        parsed = tomllib.loads(f"value = {raw}")
-    except tomllib.TOMLDecodeError:
-        return Assignment(key, raw, raw, False)
-    if set(parsed) != {"value"}:
-        return Assignment(key, raw, raw, False)
-    value = parsed["value"]
-    return Assignment(key, value, raw, not isinstance(value, str))
-
-
-def _checked_values(config: Config, name: str, assignments: Sequence[Assignment]) -> dict[str, Any]:
-    """The values to write, checked against the plugin's declared Params.
-
-    A value for a ``str`` parameter that TOML read as something else (``version=1.0``)
-    is kept as the text typed.
-
-    Raises:
-        ParamsError: a key the plugin does not declare, or a value of the wrong type.
-    """
-    import difflib
-
-    from ._views import format_value
-    from .discovery import source_of
-    from .params import check_value, declared_params, hint_from_source
-
-    values = {a.key: a.value for a in assignments}
-    source = source_of(config.plugins_dir, name)
-    declared = declared_params(source.path) if source is not None else None
-    if declared is None:
-        return values
-    for assignment in assignments:
-        key = assignment.key
-        where = f"plugins.{name}.params.{key}"
-        spec = declared.get(key)
-        if spec is None:
-            close = difflib.get_close_matches(key, list(declared), n=1)
-            error = ParamsError(
-                f"{where}: the plugin's Params declares no {key!r}", plugin=name, key=key
-            )
-            error.hint = (
-                f"did you mean {close[0]!r}?"
-                if close
-                else f"it declares: {', '.join(declared) or 'nothing'}"
-            )
-            raise error
-        hint = hint_from_source(spec.type)
-        if hint is str and assignment.converted:
-            values[key] = assignment.raw.strip()
-        if not check_value(hint, values[key]):
-            error = ParamsError(
-                f"{where}: expected {spec.type}, got {format_value(values[key])}",
-                plugin=name,
-                key=key,
-                expected=spec.type,
-            )
-            if spec.default is not None:
-                error.hint = f"for example: plughost plugins set {name} {key}={spec.default}"
-            raise error
-    return values
-
-
 @plugins.command("set")
 @click.argument("name", shell_complete=_complete_plugins)
 @click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
@@ -583,14 +369,18 @@ def set_(settings: Settings, name: str, assignments: tuple[str, ...]) -> None:
     tags='["a", "b"]' a list, name='"x"' a string; a bare word is a string.
     When the plugin declares Params, each value is checked before writing.
     """
+    from ._assign import AssignmentError, checked_values, parse_assignment
     from ._project import require_known
-    from ._views import format_value
+    from ._render import format_value
     from .configfile import MISSING, set_params
 
-    parsed = [_assignment(text) for text in assignments]
+    try:
+        parsed = [parse_assignment(text) for text in assignments]
+    except AssignmentError as error:
+        raise click.BadParameter(str(error), param_hint="KEY=VALUE") from None
     config = settings.load()
     require_known(config, [name])
-    values = _checked_values(config, name, parsed)
+    values = checked_values(config, name, parsed)
     for edit in set_params(config.path, name, values):
         key = f"plugins.{name}.{edit.key}"
         if edit.before is MISSING:
@@ -611,7 +401,7 @@ def unset(settings: Settings, name: str, keys: tuple[str, ...]) -> None:
     A key that is not set is an error, and nothing is written.
     """
     from ._project import require_known
-    from ._views import format_value
+    from ._render import format_value
     from .configfile import unset_params
 
     config = settings.load()
@@ -631,7 +421,8 @@ def check(settings: Settings, as_json: bool) -> None:
 
     Exits 1 when there is any problem, so it can gate a CI job.
     """
-    from .discovery import source_of
+    from ._render import print_problems
+    from ._views import check_view
 
     try:
         config = settings.load()
@@ -647,44 +438,23 @@ def check(settings: Settings, as_json: bool) -> None:
             }
         )
         raise click.exceptions.Exit(error.exit_code) from None
-    problems: list[dict[str, Any]] = []
-    missing = set()
-    for plugin in config.enabled:
-        if source_of(config.plugins_dir, plugin.name) is None:
-            missing.add(plugin.name)
-            problems.append(
-                {
-                    "plugin": plugin.name,
-                    "message": f"enabled, but not found in {config.plugins_dir}",
-                }
-            )
     reports = _inspect(config)
-    for report in reports.values():
-        if not report.ok and report.name not in missing:
-            problems.append({"plugin": report.name, "message": report.error or "failed to load"})
-    view = {
-        "config": str(config.path),
-        "ok": not problems,
-        "problems": problems,
-        "plugins": [{"name": r.name, "ok": r.ok, "error": r.error} for r in reports.values()],
-    }
+    view = check_view(config, reports)
+    problems = view["problems"]
     if as_json:
         echo_json(view)
         if problems:
             raise click.exceptions.Exit(1)
         return
     if problems:
-        print_table(
-            ["plugin", "problem"],
-            [[(p["plugin"] or "-", "bold"), (p["message"], "red")] for p in problems],
-        )
+        print_problems(problems)
         count = len(problems)
-        _fail(f"{count} problem{'s' if count != 1 else ''} in {_display(config.path)}")
+        _fail(f"{count} problem{'s' if count != 1 else ''} in {display(config.path)}")
     loaded = len(reports)
     plural = "s" if loaded != 1 else ""
     info(
         styled("ok", "green")
-        + f": {_display(config.path)} is valid; {loaded} enabled plugin{plural} load"
+        + f": {display(config.path)} is valid; {loaded} enabled plugin{plural} load"
     )
 
 
@@ -696,48 +466,20 @@ def routes(settings: Settings, as_json: bool) -> None:
 
     Imports every enabled plugin in isolation; exits 1 when one fails to load.
     """
-    from ._views import route_view
+    from ._render import print_routes
+    from ._views import routes_view
 
     config = settings.load()
     reports = _inspect(config)
-    views = [route_view(route) for report in reports.values() for route in report.routes]
-    failed = [report for report in reports.values() if not report.ok]
+    view = routes_view(config, reports)
     if as_json:
-        echo_json(
-            {
-                "config": str(config.path),
-                "routes": views,
-                "errors": [{"plugin": r.name, "error": r.error} for r in failed],
-            }
-        )
-    elif views:
-        rows: list[list[Cell]] = [
-            [
-                route["method"],
-                (route["rule"], "bold"),
-                route["plugin"] or "",
-                ", ".join(route["wrappers"]),
-                _hook_summary(route["hooks"]),
-            ]
-            for route in views
-        ]
-        print_table(["method", "rule", "plugin", "wrappers", "hooks"], rows)
+        echo_json(view)
     else:
-        info("No routes: no enabled plugin registers one.")
-    for report in failed:
-        warn(f"{report.name}: {report.error}")
-    if failed:
+        print_routes(view["routes"])
+    for failure in view["errors"]:
+        warn(f"{failure['plugin']}: {failure['error']}")
+    if view["errors"]:
         raise click.exceptions.Exit(1)
-
-
-def _hook_summary(hooks: Mapping[str, Sequence[str]]) -> str:
-    """``{hook: [plugins]}`` as ``plugin: hook, hook; ...``, without the host's own."""
-    by_plugin: dict[str, list[str]] = {}
-    for hook, owners in hooks.items():
-        for owner in owners:
-            if owner != "plughost":
-                by_plugin.setdefault(owner, []).append(hook)
-    return "; ".join(f"{owner}: {', '.join(names)}" for owner, names in by_plugin.items())
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
-"""``plughost new``: check a new plugin's name, then write its files and section.
+"""The files ``plughost init`` and ``plughost new`` write.
 
-Every check runs before anything is written, and a failure part-way removes
-what was created, so a refusal leaves the project exactly as it was.
+``new`` runs every check before anything is written, and a failure part-way
+removes what was created, so a refusal leaves the project exactly as it was.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from . import configfile, scaffold
 from .config import Config
 from .errors import PluginNameError
 
-__all__ = ["NewPlugin", "check_name", "create_plugin"]
+__all__ = ["NewPlugin", "check_name", "create_plugin", "write_pytest_config"]
+
+#: files in which a project may already configure pytest
+_PYTEST_CONFIGS: Final = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +144,18 @@ def create_plugin(config: Config, name: str, kind: str) -> NewPlugin:
                 path.rmdir() if path.is_dir() else path.unlink()
         raise
     return NewPlugin(name, kind, plugin_path, test_path)
+
+
+def write_pytest_config(folder: Path) -> Path | None:
+    """Write ``pytest.ini`` for the generated async tests, unless pytest is configured.
+
+    Returns the file written, or None when the folder already configures pytest.
+    """
+    if any((folder / name).exists() for name in _PYTEST_CONFIGS):
+        return None
+    path = folder / "pytest.ini"
+    try:
+        _create(path, scaffold.pytest_config())
+    except FileExistsError:
+        return None
+    return path
