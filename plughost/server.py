@@ -133,6 +133,8 @@ def serve(
 ) -> None:
     """Run the server for ``config`` until Ctrl-C or SIGTERM, then shut down gracefully."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # plughost prints one line per reload; watchfiles' own "N changes detected" is noise.
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
     asyncio.run(
         _serve(config, host or config.server.host, port or config.server.port, reload, access_log)
     )
