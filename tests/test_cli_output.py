@@ -179,3 +179,19 @@ def test_no_color_on_a_terminal_is_plain(project: Project) -> None:
         "PARAMS",
         "STATUS",
     ]
+
+
+def test_run_without_a_config_says_how_to_make_one(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "plughost.toml"), "run"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[1] == (
+        "  hint: create a project with `plughost init`, or point --config at one"
+    )
+
+
+def test_run_refuses_a_bad_port(project: Project) -> None:
+    result = CliRunner().invoke(
+        cli, ["--config", str(project.config_path), "run", "--port", "70000"]
+    )
+    assert result.exit_code == 2
+    assert "70000 is not in the range 0<=x<=65535" in result.stderr
