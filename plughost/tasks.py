@@ -20,6 +20,8 @@ from typing import Any, Final
 __all__ = ["TaskGroup", "TaskInfo", "TaskState", "TaskStore"]
 
 logger: Final = logging.getLogger("plughost.tasks")
+#: seconds cancelled tasks get to finish at shutdown (at least; the grace period if longer)
+_CANCEL_WAIT: Final = 1.0
 
 
 class TaskState(str, Enum):
@@ -76,9 +78,10 @@ class TaskGroup:
                 raise TypeError("arguments are given with an async function, not a coroutine")
             coroutine = work
         elif callable(work):
-            coroutine = work(*args, **kwargs)
-            if not inspect.iscoroutine(coroutine):
+            made = work(*args, **kwargs)
+            if not inspect.iscoroutine(made):
                 raise TypeError(f"{work!r} is not an async function")
+            coroutine = made
         else:
             raise TypeError(f"cannot run {work!r} as a task")
         return self._store._start(self.plugin, coroutine)
@@ -153,7 +156,8 @@ class TaskStore:
             del infos[task_id]
 
     def _get(self, plugin: str, task_id: str) -> TaskInfo | None:
-        return self._infos.get(plugin, {}).get(task_id)
+        infos = self._infos.get(plugin)
+        return infos.get(task_id) if infos is not None else None
 
     def _list(self, plugin: str) -> list[TaskInfo]:
         return list(self._infos.get(plugin, {}).values())
@@ -174,10 +178,21 @@ class TaskStore:
     async def shutdown(self, grace: float) -> None:
         """Give running tasks ``grace`` seconds, then cancel them (recorded as cancelled)."""
         tasks = list(self._running.values())
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=grace)
+        pending: set[asyncio.Task[None]] = set()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
         for task in pending:
             task.cancel()
         if pending:
-            await asyncio.wait(pending)
+            # Bounded too: a task that swallows its cancellation must not hang shutdown.
+            _, stuck = await asyncio.wait(pending, timeout=max(grace, _CANCEL_WAIT))
+            for task in stuck:
+                logger.warning(
+                    "%s ignored its cancellation; abandoned at shutdown", task.get_name()
+                )
+        now = time.time()
+        for infos in self._infos.values():
+            for info in infos.values():
+                if info.finished_at is None:
+                    info.state = TaskState.CANCELLED
+                    info.finished_at = now

@@ -554,6 +554,18 @@ async def forever():
     await asyncio.Event().wait()
 
 
+RELEASE = asyncio.Event()
+
+
+async def stubborn():
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        # Ignores the cancellation until the test releases it.
+        await RELEASE.wait()
+        return "released"
+
+
 class Jobs(BasePlugin):
     route_path = "jobs"
 
@@ -565,6 +577,8 @@ class Jobs(BasePlugin):
             return {"id": self.tasks.start(fail())}
         if action == "forever":
             return {"id": self.tasks.start(forever)}
+        if action == "stubborn":
+            return {"id": self.tasks.start(stubborn)}
         if action == "open":
             GATE.set()
             return {"open": True}
@@ -666,6 +680,27 @@ async def test_running_tasks_are_cancelled_at_shutdown(
     done = tasks.get(quick)
     assert done is not None and done.state is TaskState.DONE
     assert host.tasks.running() == []
+
+
+async def test_a_task_ignoring_cancellation_does_not_hang_shutdown(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project = plughost_project({"jobs": JOBS}, config="[server]\ntask_grace = 0.1")
+    client = await plughost_client(project)
+    host = host_of(client)
+    module = host.versions["jobs"].module
+    task_id = await _start(client, action="stubborn")
+    await _wait_for_state(client, task_id, "running")
+    try:
+        async with asyncio.timeout(5):
+            await host.close()
+        info = host.tasks.group("jobs").get(task_id)
+        assert info is not None
+        assert info.state is TaskState.CANCELLED
+        assert info.finished_at is not None
+    finally:
+        module.RELEASE.set()
+        await poll(lambda: asyncio.sleep(0, host.tasks.running()), lambda running: not running)
 
 
 async def test_tasks_finishing_within_the_grace_period_complete(
