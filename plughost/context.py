@@ -111,9 +111,10 @@ class CheckedContext(Context):
         hook = getattr(self, "_hook", None)
         if hook is not None and field not in WRITABLE[hook]:
             allowed = ", ".join(sorted(WRITABLE[hook])) or "nothing"
+            plugin: str = getattr(self, "_plugin", "")
             raise PluginError(
-                f"hook {hook!r} of plugin {self._plugin!r} assigned context.{field}, "
+                f"hook {hook!r} of plugin {plugin!r} assigned context.{field}, "
                 f"which {hook} may only read (it may assign: {allowed})",
-                plugin=self._plugin,
+                plugin=plugin,
             )
         object.__setattr__(self, field, value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, final
@@ -24,7 +24,8 @@ from .errors import BadRequest, PluginError, RouteConflictError
 from .typedefs import Callback, Handler
 
 if TYPE_CHECKING:
-    from aiohttp.web_request import BaseRequest
+    from aiohttp.web_request import BaseRequest, Request
+    from aiohttp.web_response import StreamResponse
 
 __all__ = ["ROUTES_ATTRIBUTE", "Route", "RouteSpec", "RouteTable", "route"]
 
@@ -135,7 +136,10 @@ class Wrapper:
 
     @property
     def label(self) -> str:
-        return self.name or getattr(self.plugin, "__name__", type(self.plugin).__name__)
+        if self.name:
+            return self.name
+        label = getattr(self.plugin, "__name__", None)
+        return label if isinstance(label, str) else type(self.plugin).__name__
 
 
 class _Signature:
@@ -332,7 +336,9 @@ class RouteTable:
                 try:
                     resource = self._router.add_resource(item.rule)
                 except ValueError as error:
-                    raise PluginError(f"bad route rule {item.rule!r}: {error}", plugin=item.plugin)
+                    raise PluginError(
+                        f"bad route rule {item.rule!r}: {error}", plugin=item.plugin
+                    ) from None
                 resources[item.rule] = resource
             self._by_route[resource.add_route(item.method, _unused)] = item
         for item in self.routes:
@@ -343,7 +349,7 @@ class RouteTable:
     async def resolve(self, request: BaseRequest) -> tuple[Route | None, AbstractMatchInfo]:
         """The route for ``request`` and aiohttp's match info (path params, or the 404/405)."""
         match = await self._router.resolve(request)  # type: ignore[arg-type]
-        return self._by_route.get(match.route), match  # type: ignore[attr-defined]
+        return self._by_route.get(match.route), match
 
     def __iter__(self) -> Iterator[Route]:
         return iter(self.routes)
@@ -356,5 +362,5 @@ def _owner(item: Route) -> str:
     return f"plugin {item.plugin!r}" if item.plugin else "the host"
 
 
-async def _unused(request: BaseRequest) -> Awaitable[None]:  # pragma: no cover
+async def _unused(request: Request) -> StreamResponse:  # pragma: no cover
     raise AssertionError("plughost dispatches routes itself")
