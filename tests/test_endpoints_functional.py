@@ -762,3 +762,39 @@ async def test_task_results_outlive_a_reload_of_their_plugin(
     assert result.ok, result.error
     assert host.versions["jobs"] is not before
     assert (await _task(client, task_id))["result"] == 8
+
+
+async def test_access_log_never_shows_a_query_key(
+    plughost_project: ProjectFactory,
+    plughost_client: ClientFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    project = plughost_project(
+        {"secure": SECURE},
+        enabled=[],
+        config=f"""
+[auth]
+apikey = "{GLOBAL_KEY}"
+allow_query_key = true
+
+[plugins.secure]
+enabled = true
+auth_type = "global"
+""",
+    )
+    client = await plughost_client(project)
+    queries = [
+        f"apikey={GLOBAL_KEY}",
+        f"api%6Bey={GLOBAL_KEY}",
+        f"q=1&APIKEY={GLOBAL_KEY}",
+        "apikey=wrong-key-789",
+    ]
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        statuses = [(await client.get(f"/secure?{query}")).status for query in queries]
+        await poll(
+            lambda: asyncio.sleep(0, caplog.text.count("/secure?")),
+            lambda count: count == len(queries),
+        )
+    assert statuses == [200, 200, 401, 401]
+    assert GLOBAL_KEY not in caplog.text
+    assert "wrong-key-789" not in caplog.text
