@@ -7,7 +7,7 @@ import plughost
 
 @dataclass
 class Params:
-    allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1"])
+    allow: list[str] = field(default_factory=lambda: ["127.0.0.1", "::1", "::ffff:127.0.0.1"])
 
 
 allowed: frozenset[str] = frozenset()
