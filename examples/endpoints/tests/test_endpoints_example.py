@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
-from plughost.testing import ClientFactory
+from aiohttp.test_utils import TestClient
+
+from plughost.host import Host
+from plughost.testing import ClientFactory, ProjectFactory, wait_for_load
 
 CONFIG = Path(__file__).resolve().parents[1] / "plughost.toml"
+PLUGINS = CONFIG.parent / "plugins"
 KEY = {"X-API-Key": "greeting-key"}
+
+
+def host_of(client: TestClient[Any, Any]) -> Host:
+    """The Host behind a client made by ``plughost_client`` (its ``plughost`` attribute)."""
+    host: Host = client.plughost  # type: ignore[attr-defined]
+    return host
 
 
 async def test_example_answers_get_and_post(plughost_client: ClientFactory) -> None:
@@ -66,3 +77,23 @@ async def test_sysinfo_unknown_task_is_404(plughost_client: ClientFactory) -> No
     resp = await client.get("/sysinfo", params={"task": "nope"})
     assert resp.status == 404
     assert await resp.json() == {"error": "no task 'nope'", "status": 404}
+
+
+# --8<-- [start:reload]
+async def test_an_edit_is_served_without_a_restart(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    source = (PLUGINS / "example.py").read_text(encoding="utf-8")
+    project = plughost_project({"example": source})  # a copy, in a temporary folder
+    client = await plughost_client(project, reload=True)
+    assert await (await client.get("/example")).json() == {"example": "Hi from Example.py"}
+
+    # Start waiting before the edit, so the reload cannot be missed.
+    reloaded = asyncio.create_task(wait_for_load(host_of(client), "example"))
+    await asyncio.sleep(0)
+    project.write_plugin("example", source.replace("Hi from", "Hello from"))
+    assert (await reloaded).ok
+    assert await (await client.get("/example")).json() == {"example": "Hello from Example.py"}
+
+
+# --8<-- [end:reload]
