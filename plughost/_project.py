@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._sourcecache import analyse_cached
 from ._static import SourceInfo, analyse
 from .config import Config, PluginConfig
 from .discovery import PluginSource, discover
@@ -60,9 +61,20 @@ def _entry(name: str, config: PluginConfig | None, source: PluginSource | None) 
 def entries(config: Config) -> list[PluginEntry]:
     """Every plugin in load order: config sections first, then those only on disk."""
     sources = discover(config.plugins_dir)
-    result = [_entry(p.name, p, sources.pop(p.name, None)) for p in config.plugins]
-    result.extend(_entry(name, None, source) for name, source in sources.items())
-    return result
+    found: list[tuple[str, PluginConfig | None, PluginSource | None]] = [
+        (p.name, p, sources.pop(p.name, None)) for p in config.plugins
+    ]
+    found.extend((name, None, source) for name, source in sources.items())
+    on_disk = [
+        (source.path, plugin.route_path if plugin is not None else None)
+        for _, plugin, source in found
+        if source is not None
+    ]
+    infos = iter(analyse_cached(config.plugins_dir, on_disk))
+    return [
+        PluginEntry(name, plugin, source, next(infos) if source is not None else None)
+        for name, plugin, source in found
+    ]
 
 
 def entry(config: Config, name: str) -> PluginEntry:

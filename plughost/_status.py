@@ -8,7 +8,6 @@ does: a raw HTTP/1.0 request over a socket with a short timeout.
 from __future__ import annotations
 
 import ipaddress
-import socket
 import time
 from collections.abc import Mapping
 from typing import Any, Final
@@ -67,25 +66,30 @@ def fetch_status(
         f"GET {STATUS_PATH} HTTP/1.0\r\nHost: {host}:{port}\r\n"
         "Accept: application/json\r\nConnection: close\r\n\r\n"
     ).encode("ascii")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # The C socket module and an address literal: importing ``socket`` (with
+    # selectors and array) and resolving a name through the IDNA codec cost
+    # more than the request itself, on every ``plugins list``.
+    import _socket
+
+    family = _socket.AF_INET6 if ":" in host else _socket.AF_INET
+    connection = _socket.socket(family, _socket.SOCK_STREAM)
+    chunks: list[bytes] = []
     try:
-        # An address literal and a plain socket: create_connection would look
-        # the name up and load the IDNA codec, which costs more than the request.
-        with socket.socket(family, socket.SOCK_STREAM) as connection:
-            connection.settimeout(timeout)
-            connection.connect((host, port))
-            connection.sendall(request)
-            chunks: list[bytes] = []
-            size = 0
-            while size < _LIMIT:
-                connection.settimeout(max(deadline - time.monotonic(), 0.001))
-                chunk = connection.recv(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
+        connection.settimeout(timeout)
+        connection.connect((host, port))
+        connection.sendall(request)
+        size = 0
+        while size < _LIMIT:
+            connection.settimeout(max(deadline - time.monotonic(), 0.001))
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
     except OSError:
         return None
+    finally:
+        connection.close()
     return _parse(b"".join(chunks), config)
 
 

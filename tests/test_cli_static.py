@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from plughost import _sourcecache
+from plughost._sourcecache import analyse_cached
 from plughost._static import analyse
 
 
@@ -132,3 +136,54 @@ def test_unreadable_source(tmp_path: Path, text: str) -> None:
     info = analyse(path)
     assert info.kind is None
     assert info.error is not None and info.error.startswith(str(path))
+
+
+# -- the cache under plugins/__pycache__ --------------------------------------------
+
+
+@pytest.fixture
+def writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+
+
+def fail_if_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    def parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed although the cache is fresh")
+
+    monkeypatch.setattr(_sourcecache, "analyse", parse)
+
+
+@pytest.mark.usefixtures("writes_bytecode")
+def test_fresh_entries_come_from_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = source(tmp_path, "def start_request(ctx): ...\n")
+    first = analyse_cached(tmp_path, [(path, None)])
+    assert (tmp_path / "__pycache__" / _sourcecache.CACHE_NAME).is_file()
+    fail_if_parsed(monkeypatch)
+    assert analyse_cached(tmp_path, [(path, None)]) == first
+
+
+@pytest.mark.usefixtures("writes_bytecode")
+def test_an_edit_or_a_new_route_path_is_read_again(tmp_path: Path) -> None:
+    path = source(tmp_path, "from plughost import BasePlugin\nclass A(BasePlugin): ...\n")
+    assert analyse_cached(tmp_path, [(path, None)])[0].routes[0] == ("GET", "/a")
+    assert analyse_cached(tmp_path, [(path, "b")])[0].routes[0] == ("GET", "/b")
+    path.write_text("def end_request(ctx): ...\n")
+    os.utime(path, ns=(1, 1))
+    assert analyse_cached(tmp_path, [(path, "b")])[0].kind == "hooks"
+
+
+@pytest.mark.usefixtures("writes_bytecode")
+def test_a_broken_cache_is_rebuilt(tmp_path: Path) -> None:
+    path = source(tmp_path, "def end_request(ctx): ...\n")
+    cache = tmp_path / "__pycache__" / _sourcecache.CACHE_NAME
+    cache.parent.mkdir()
+    cache.write_bytes(b"\x00garbage")
+    assert analyse_cached(tmp_path, [(path, None)])[0].kind == "hooks"
+    assert cache.read_bytes() != b"\x00garbage"
+
+
+def test_no_cache_without_byte_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    path = source(tmp_path, "def end_request(ctx): ...\n")
+    assert analyse_cached(tmp_path, [(path, None)])[0].kind == "hooks"
+    assert not (tmp_path / "__pycache__").exists()
