@@ -617,3 +617,31 @@ async def test_errors_inside_a_package_name_the_submodule(
     assert f"{project.plugins_dir / 'missing.py'}:2" in missing
     assert "No module named 'no_such_module_anywhere'" in missing
     assert (await client.get("/module")).status == 200
+
+
+async def test_a_failing_close_does_not_stop_the_others(
+    plughost_project: ProjectFactory,
+    plughost_client: ClientFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    log = tmp_path / "events.log"
+    failing = "def close():\n    raise RuntimeError('close went wrong')\n"
+    project = plughost_project(
+        {
+            "first": _lifecycle(log),
+            "failing": failing,
+            "last": _lifecycle(log).replace("/life", "/last"),
+        },
+    )
+    client = await plughost_client(project)
+    assert {name: s.state for name, s in host_of(client).status().items()} == {
+        "first": "loaded",
+        "failing": "loaded",
+        "last": "loaded",
+    }
+    await host_of(client).close()
+    await host_of(client).close()
+    # Both other plugins closed once each, whatever the order.
+    assert sorted(_events(log)) == sorted(["setup", "setup", *["wrapper close", "close"] * 2])
+    assert "close went wrong" in caplog.text
