@@ -121,6 +121,17 @@ class ConfigDocument:
         table = plugins.get(name)
         return table if isinstance(table, Table | InlineTable) else None
 
+    def _editable_table(self, name: str) -> Table | InlineTable:
+        """The plugin's table, when keys can be added to it in place."""
+        table = self._plugin_table(name)
+        plugins = self.document.get("plugins")
+        dotted = isinstance(plugins, Table) and any(
+            key is not None and key.key == name and key.is_dotted() for key, _ in plugins.value.body
+        )
+        if table is None or dotted:
+            raise self._cannot_edit(name)
+        return table
+
     def enabled(self, name: str) -> bool:
         if name in self._appended:
             return self._appended[name][0]
@@ -154,11 +165,13 @@ class ConfigDocument:
         before = self.enabled(name)
         if name in self._appended:
             self._appended[name] = (enabled, self._appended[name][1])
-        elif before != enabled or not self._has_key(name, "enabled"):
-            table = self._plugin_table(name)
-            if table is None:
-                raise self._cannot_edit(name)
-            _set_key(table, "enabled", enabled)
+        elif self._has_key(name, "enabled"):
+            if before != enabled:
+                table = self._plugin_table(name)
+                assert table is not None  # _has_key found it
+                table["enabled"] = enabled
+        else:
+            _set_key(self._editable_table(name), "enabled", enabled)
         return Edit(name, "enabled", before, enabled)
 
     def set_param(self, name: str, key: str, value: Any) -> Edit:
@@ -170,13 +183,15 @@ class ConfigDocument:
             self._appended[name][1][key] = value
             return Edit(name, f"params.{key}", before, value)
         table = self._plugin_table(name)
-        if table is None:
+        params = table.get("params") if table is not None else None
+        if not isinstance(params, Table | InlineTable):
+            _add_params_table(self._editable_table(name), {key: value})
+        elif key in params:
+            params[key] = value
+        elif _is_dotted_in(table, "params"):
             raise self._cannot_edit(name)
-        params = table.get("params")
-        if isinstance(params, Table | InlineTable):
-            _set_key(params, key, value)
         else:
-            _add_params_table(table, {key: value})
+            _set_key(params, key, value)
         return Edit(name, f"params.{key}", before, value)
 
     def unset_param(self, name: str, key: str) -> Edit:
@@ -235,6 +250,12 @@ class ConfigDocument:
             # tomlkit writes new lines with "\n"; keep a CRLF file CRLF throughout.
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
         return text
+
+
+def _is_dotted_in(table: Table | InlineTable | None, key: str) -> bool:
+    if not isinstance(table, Table):
+        return False
+    return any(k is not None and k.key == key and k.is_dotted() for k, _ in table.value.body)
 
 
 def _set_key(table: Table | InlineTable, key: str, value: Any) -> None:
@@ -432,8 +453,8 @@ def write_atomic(
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.fchmod(stream.fileno(), mode)
             os.fsync(stream.fileno())
+        os.chmod(temp, mode)
         if expected is not None:
             try:
                 current: bytes | None = path.read_bytes()

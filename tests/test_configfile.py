@@ -314,3 +314,21 @@ def test_create_config_refuses_an_invalid_config(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown key 'sever'"):
         create_config(tmp_path / "plughost.toml", "[sever]\n")
     assert not (tmp_path / "plughost.toml").exists()
+
+
+def test_enable_a_plugin_written_only_as_a_params_table(tmp_path: Path) -> None:
+    path = write(tmp_path, "[plugins.a.params]\nk = 1\n")
+    set_enabled(path, ["a"], True)
+    assert path.read_text() == "[plugins.a]\nenabled = true\n[plugins.a.params]\nk = 1\n"
+    assert load_config(path).plugin("a").enabled  # type: ignore[union-attr]
+
+
+def test_dotted_keys_are_edited_and_odd_shapes_are_refused(tmp_path: Path) -> None:
+    text = "[plugins]\na.enabled = false\n"
+    path = write(tmp_path, text)
+    set_enabled(path, ["a"], True)
+    assert path.read_text() == "[plugins]\na.enabled = true\n"
+    with pytest.raises(ConfigError, match=r"cannot edit \[plugins.a\]") as caught:
+        set_params(path, "a", {"k": 1})
+    assert caught.value.hint == "write it as a [plugins.a] section"
+    assert path.read_text() == "[plugins]\na.enabled = true\n"
