@@ -451,11 +451,8 @@ def check(settings: Settings, as_json: bool) -> None:
         count = len(problems)
         _fail(f"{count} problem{'s' if count != 1 else ''} in {display(config.path)}")
     loaded = len(reports)
-    plural = "s" if loaded != 1 else ""
-    info(
-        styled("ok", "green")
-        + f": {display(config.path)} is valid; {loaded} enabled plugin{plural} load"
-    )
+    plugins = "1 enabled plugin loads" if loaded == 1 else f"{loaded} enabled plugins load"
+    info(styled("ok", "green") + f": {display(config.path)} is valid; {plugins}")
 
 
 @cli.command()
