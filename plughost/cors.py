@@ -44,7 +44,10 @@ class Cors:
         out["Access-Control-Allow-Origin"] = allowed
         if allowed != _WILDCARD:
             vary = out.get("Vary")
-            out["Vary"] = f"{vary}, Origin" if vary and "origin" not in vary.lower() else (vary or "Origin")
+            if not vary:
+                out["Vary"] = "Origin"
+            elif "origin" not in vary.lower():
+                out["Vary"] = f"{vary}, Origin"
         if self.config.allow_credentials:
             out["Access-Control-Allow-Credentials"] = "true"
 

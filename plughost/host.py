@@ -20,9 +20,9 @@ from .auth import authorize, expected_key
 from .config import AUTH_TYPES, Config
 from .context import Context
 from .discovery import source_of
-from .errors import PluginError
+from .errors import HTTPError, PluginError, RouteConflictError
 from .handle import PluginHandle
-from .loader import describe
+from .loader import describe, short_traceback
 from .pipeline import DEFAULT_HOOKS, HookFunction, HookSet, compile_handler
 from .routing import Route, RouteTable, Wrapper
 from .tasks import TaskStore
@@ -125,8 +125,13 @@ class Host:
         decorator = self._own.route(rule, method, **options)
 
         def register(callback: _F) -> _F:
+            before = len(self._own.routes)
             result = decorator(callback)
-            self._publish()
+            try:
+                self._publish()
+            except RouteConflictError:
+                del self._own.routes[before:]
+                raise
             return result
 
         return register
@@ -304,7 +309,14 @@ class Host:
         error: PluginError,
         started: float,
     ) -> LoadResult:
-        logger.debug("plugin %r failed to load: %s", name, error, exc_info=error.__cause__)
+        logger.error(
+            "plugin %r failed to load in %.1f ms; %s: %s\n%s",
+            name,
+            (time.perf_counter() - started) * 1000,
+            "the previous version keeps serving" if previous is not None else "not serving",
+            error,
+            short_traceback(error, self.config.plugins_dir),
+        )
         self._status[name] = PluginStatus(
             name,
             PluginState.LOADED if previous is not None else PluginState.ERROR,
@@ -379,7 +391,8 @@ class Host:
         ordered = self._ordered(versions)
         handles = [self._own, *(v.handle for v in ordered)]
         routes = [route for handle in handles for route in handle.routes]
-        routes.extend(self._placeholders(versions))
+        claimed = {(route.method, route.rule) for route in routes}
+        routes.extend(r for r in self._placeholders(versions) if (r.method, r.rule) not in claimed)
         table = RouteTable(routes)
         self._versions = versions
         self._installed = tuple(w for handle in handles for w in handle.wrappers)
@@ -404,7 +417,7 @@ class Host:
                 continue
             path = "/" + (plugin_config.route_path or name).strip("/")
             for method in ("GET", "POST"):
-                routes.append(Route(path, method, _unavailable(name, status.error), plugin=name))
+                routes.append(Route(path, method, _unavailable(name), plugin=name))
         return routes
 
     def _is_live(self, handle: PluginHandle) -> bool:
@@ -430,11 +443,9 @@ class Host:
             self._publish(reset_all=True)
 
 
-def _unavailable(name: str, error: str | None) -> Callable[..., Any]:
-    from .errors import HTTPError
-
+def _unavailable(name: str) -> Callable[..., Any]:
     async def unavailable() -> None:
-        raise HTTPError(503, f"plugin {name!r} failed to load: {error}")
+        raise HTTPError(503, f"plugin {name!r} failed to load; the server log says why")
 
     return unavailable
 

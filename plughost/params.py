@@ -228,6 +228,6 @@ def hint_from_source(annotation: str) -> Any:
     Only builtin and ``typing`` names are understood; anything else is ``Any``.
     """
     try:
-        return eval(annotation, dict(_HINT_NAMESPACE))  # noqa: S307 - restricted names only
+        return eval(annotation, dict(_HINT_NAMESPACE))  # only builtin and typing names are in scope
     except Exception:
         return Any

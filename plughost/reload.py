@@ -22,7 +22,7 @@ from .config import Config, load_config
 from .discovery import is_plugin_name
 from .errors import ConfigError
 from .host import Host, LoadResult, PluginState
-from .loader import namespace_for, short_traceback
+from .loader import namespace_for
 
 __all__ = ["PluginFilter", "Reloader", "plugins_touched"]
 
@@ -194,18 +194,6 @@ class Reloader:
             logger.info("reloaded %s in %.1f ms", name, took)
         elif self.host.status()[name].state is PluginState.MISSING:
             logger.info("unloaded %s: its file is gone", name)
-        else:
-            assert result.error is not None
-            logger.error(
-                "reload of %s failed in %.1f ms; %s: %s\n%s",
-                name,
-                took,
-                "the previous version keeps serving"
-                if name in self.host.versions
-                else "not serving",
-                result.error,
-                short_traceback(result.error, self.host.config.plugins_dir),
-            )
         return result
 
     async def _apply_config(self) -> set[str]:

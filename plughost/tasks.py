@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Final
 
 __all__ = ["TaskGroup", "TaskInfo", "TaskState", "TaskStore"]
@@ -24,7 +24,7 @@ logger: Final = logging.getLogger("plughost.tasks")
 _CANCEL_WAIT: Final = 1.0
 
 
-class TaskState(str, Enum):
+class TaskState(StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     DONE = "done"

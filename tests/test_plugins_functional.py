@@ -257,12 +257,6 @@ async def test_plugin_whose_import_fails_leaves_others_serving(
     assert resp.status == 503
 
 
-@pytest.mark.xfail(
-    reason="Host._placeholders adds a 503 route at /<name> for a failed plugin even when a "
-    "live plugin already serves that path, so the RouteTable raises RouteConflictError "
-    "inside Host._failed and the whole server fails to start",
-    strict=True,
-)
 async def test_failed_plugin_named_like_another_plugins_route(
     plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:

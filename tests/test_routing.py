@@ -801,11 +801,6 @@ async def test_host_api_without_a_project(aiohttp_client: AiohttpClient) -> None
     assert tagger.closed == 1
 
 
-@pytest.mark.xfail(
-    reason="Host.route leaves a refused route in the host's own handle, so every later "
-    "publish (another route, a plugin load, close) raises the same conflict",
-    strict=True,
-)
 async def test_host_route_conflict_is_refused_and_leaves_nothing(
     aiohttp_client: AiohttpClient,
 ) -> None:
