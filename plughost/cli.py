@@ -53,8 +53,15 @@ class PlughostFailure(click.ClickException):
 
     def __init__(self, error: PlughostError) -> None:
         super().__init__(error.message)
-        self.exit_code = error.exit_code
         self.hint = error.hint
+
+    @classmethod
+    def of(cls, error: PlughostError) -> PlughostFailure:
+        """A failure carrying ``error``'s exit code (click reads it from the class)."""
+        if error.exit_code == cls.exit_code:
+            return cls(error)
+        failure: type[PlughostFailure] = type(cls.__name__, (cls,), {"exit_code": error.exit_code})
+        return failure(error)
 
     def show(self, file: Any = None) -> None:
         click.echo(styled("Error: ", "red", err=True) + self.format_message(), err=True)
@@ -72,7 +79,7 @@ class PlughostGroup(click.Group):
             settings = ctx.obj
             if isinstance(settings, Settings) and settings.debug:
                 raise
-            raise PlughostFailure(error) from error
+            raise PlughostFailure.of(error) from error
 
 
 def _fail(message: str, hint: str | None = None) -> NoReturn:
