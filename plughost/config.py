@@ -6,7 +6,6 @@ line and column (see :mod:`plughost.configfile` for writing).
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -312,6 +311,8 @@ class _Validator:
 
     def _unknown(self, where: tuple[str, ...], key: str, known: tuple[str, ...]) -> NoReturn:
         dotted = ".".join((*where, key))
+        import difflib
+
         close = difflib.get_close_matches(key, known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
         self.fail(where, key, f"unknown key {dotted!r}", hint=hint)

@@ -110,7 +110,7 @@ def _status_route(host: Host) -> None:
             if expected is None or given is None or not keys_equal(given, expected):
                 return error_response(403, "the status endpoint answers loopback clients only")
         plugins = {name: s.as_dict() for name, s in host.status().items()}
-        return json_response({"plugins": plugins})
+        return json_response({"config": str(host.config.path), "plugins": plugins})
 
 
 async def open_host(config: Config) -> Host:

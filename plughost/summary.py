@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -19,7 +20,13 @@ _STYLE = {
 
 def print_summary(host: Host, url: str, *, reload: bool) -> None:
     console = Console(highlight=False)
-    table = Table(title="plughost", title_justify="left")
+    plain = not console.is_terminal or console.no_color
+    table = Table(
+        title="plughost",
+        title_justify="left",
+        box=None if plain else box.HEAVY_HEAD,
+        show_edge=not plain,
+    )
     table.add_column("plugin")
     table.add_column("status")
     table.add_column("routes")

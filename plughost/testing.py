@@ -16,6 +16,7 @@ pytest plugin costs nothing until a test uses them.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import pytest_asyncio
 
 if TYPE_CHECKING:
     from aiohttp.test_utils import TestClient
@@ -118,7 +120,23 @@ def plughost_project(tmp_path: Path) -> ProjectFactory:
 ClientFactory = Callable[..., Awaitable["TestClient[Any, Any]"]]
 
 
-@pytest.fixture
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Mark async tests that use ``plughost_client`` as asyncio tests.
+
+    So the fixture works in pytest-asyncio's default strict mode too, not only
+    with ``asyncio_mode = "auto"``. Collection itself is left to pytest.
+    """
+    if not inspect.iscoroutinefunction(obj) or not collector.funcnamefilter(name):  # type: ignore[attr-defined]
+        return
+    if "plughost_client" not in inspect.signature(obj).parameters:
+        return
+    marks = getattr(obj, "pytestmark", [])
+    if not any(mark.name == "asyncio" for mark in marks):
+        pytest.mark.asyncio(obj)
+
+
+@pytest_asyncio.fixture
 async def plughost_client(aiohttp_client: Any) -> AsyncIterator[ClientFactory]:
     """A factory serving a project on a real loopback server.
 

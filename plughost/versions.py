@@ -51,15 +51,14 @@ class PluginVersion:
 
     @property
     def kind(self) -> str:
-        kinds = []
-        if self.handle.routes:
-            kinds.append("endpoint")
-        if self.handle.hooks:
-            kinds.append("hooks")
-        if self.handle.wrappers:
-            kinds.append("wrapper")
+        """endpoint, hooks, wrapper or mixed; routes of a hooks or wrapper plugin don't count."""
+        kinds = [
+            kind
+            for kind, present in (("hooks", self.handle.hooks), ("wrapper", self.handle.wrappers))
+            if present
+        ]
         if not kinds:
-            return "empty"
+            return "endpoint" if self.handle.routes else "empty"
         return kinds[0] if len(kinds) == 1 else "mixed"
 
     @property
