@@ -439,3 +439,34 @@ async def test_no_growth_over_many_reloads(plughost_project: Any, plughost_clien
     assert after[0] == before[0]
     assert after[1] <= before[1]
     assert after[2] <= before[2]
+
+
+async def test_cli_disable_and_enable_on_running_server(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    from click.testing import CliRunner
+
+    from plughost.cli import cli
+
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project, reload=True)
+    runner = CliRunner()
+    config = str(project.config_path)
+    done = client.reloader.batch_done
+    result = runner.invoke(cli, ["--config", config, "plugins", "disable", "hello"])
+    assert result.exit_code == 0, result.output
+    async with asyncio.timeout(10):
+        await done.wait()
+    assert (await client.get("/hello")).status == 404
+    waiter = asyncio.create_task(wait_for_load(client.plughost, "hello"))
+    await asyncio.sleep(0)
+    result = runner.invoke(cli, ["--config", config, "plugins", "enable", "hello"])
+    assert result.exit_code == 0, result.output
+    assert (await waiter).ok
+    assert await (await client.get("/hello")).json() == {"version": 1}
+    waiter = asyncio.create_task(wait_for_load(client.plughost, "hello"))
+    await asyncio.sleep(0)
+    result = runner.invoke(cli, ["--config", config, "plugins", "set", "hello", "colour=blue"])
+    assert result.exit_code == 0, result.output
+    assert (await waiter).ok
+    assert client.plughost.versions["hello"].handle.params == {"colour": "blue"}
