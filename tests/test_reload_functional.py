@@ -470,3 +470,31 @@ async def test_cli_disable_and_enable_on_running_server(
     assert result.exit_code == 0, result.output
     assert (await waiter).ok
     assert client.plughost.versions["hello"].handle.params == {"colour": "blue"}
+
+
+async def test_cors_auth_and_port_edits_apply_live(
+    plughost_project: Any, plughost_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    endpoint = "from plughost import BasePlugin\n\nclass Hello(BasePlugin):\n"
+    endpoint += "    def request_handler(self, **args):\n        return {'ok': True}\n"
+    project: Project = plughost_project({"hello": endpoint}, config='[auth]\napikey = "one"\n')
+    text = project.config_path.read_text()
+    project.config_path.write_text(
+        text.replace("enabled = true", 'enabled = true\nauth_type = "global"')
+    )
+    client = await plughost_client(project, reload=True)
+    origin = {"Origin": "https://app.example.com"}
+    resp = await client.get("/hello", headers={**origin, "X-API-Key": "one"})
+    assert resp.status == 200 and "Access-Control-Allow-Origin" not in resp.headers
+    edited = project.config_path.read_text().replace('apikey = "one"', 'apikey = "two"')
+    edited += '\n[cors]\nenabled = true\nallow_origins = ["https://app.example.com"]\n'
+    edited = edited.replace("[auth]", "[server]\nport = 9999\n\n[auth]")
+    waiter = asyncio.create_task(wait_for_load(client.plughost, "hello"))
+    await asyncio.sleep(0)
+    project.config_path.write_text(edited)
+    assert (await waiter).ok
+    assert (await client.get("/hello", headers={"X-API-Key": "one"})).status == 401
+    resp = await client.get("/hello", headers={**origin, "X-API-Key": "two"})
+    assert resp.status == 200
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "restart plughost" in caplog.text
