@@ -1,5 +1,6 @@
 """Tests for the endpoints example, served from its own plughost.toml on loopback."""
 
+# --8<-- [start:setup]
 from __future__ import annotations
 
 import asyncio
@@ -20,6 +21,7 @@ def host_of(client: TestClient[Any, Any]) -> Host:
     """The Host behind a client made by ``plughost_client`` (its ``plughost`` attribute)."""
     host: Host = client.plughost  # type: ignore[attr-defined]
     return host
+    # --8<-- [end:setup]
 
 
 async def test_example_answers_get_and_post(plughost_client: ClientFactory) -> None:
@@ -42,6 +44,7 @@ async def test_greeting_uses_its_params_and_headers(plughost_client: ClientFacto
     assert (await resp.json())["greeting"] == "Howdy, Cy!"
 
 
+# --8<-- [start:auth]
 async def test_greeting_needs_its_own_key(plughost_client: ClientFactory) -> None:
     client = await plughost_client(CONFIG)
     assert (await client.get("/greet")).status == 401
@@ -53,6 +56,7 @@ async def test_greeting_needs_its_own_key(plughost_client: ClientFactory) -> Non
     assert (await resp.json())["greeting"] == "Howdy, Di!"
     # The route_path from the config replaces the class attribute.
     assert (await client.get("/greeting", headers=KEY)).status == 404
+    # --8<-- [end:auth]
 
 
 async def test_sysinfo_task_is_read_by_a_later_request(plughost_client: ClientFactory) -> None:
@@ -94,6 +98,4 @@ async def test_an_edit_is_served_without_a_restart(
     project.write_plugin("example", source.replace("Hi from", "Hello from"))
     assert (await reloaded).ok
     assert await (await client.get("/example")).json() == {"example": "Hello from Example.py"}
-
-
-# --8<-- [end:reload]
+    # --8<-- [end:reload]

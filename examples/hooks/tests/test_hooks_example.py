@@ -22,6 +22,7 @@ def host_of(client: TestClient[Any, Any]) -> Host:
     return host
 
 
+# --8<-- [start:variant]
 def variant(tmp_path: Path, plugins: dict[str, dict[str, Any]]) -> Path:
     """The example's config with some ``[plugins.NAME]`` values changed, same plugins folder."""
     document = tomlkit.parse(CONFIG.read_text(encoding="utf-8"))
@@ -31,6 +32,7 @@ def variant(tmp_path: Path, plugins: dict[str, dict[str, Any]]) -> Path:
     path = tmp_path / "plughost.toml"
     path.write_text(tomlkit.dumps(document), encoding="utf-8")
     return path
+    # --8<-- [end:variant]
 
 
 async def test_input_is_normalised_and_output_pretty(plughost_client: ClientFactory) -> None:
@@ -88,6 +90,7 @@ async def test_errors_are_logged_and_mapped(
     ]
 
 
+# --8<-- [start:access]
 @pytest.mark.parametrize("plugin", ["local_only", "local_only_object"])
 async def test_access_control_admits_listed_clients_only(
     plughost_client: ClientFactory, tmp_path: Path, plugin: str
@@ -106,3 +109,4 @@ async def test_access_control_admits_listed_clients_only(
     resp = await client.get("/hello")
     assert resp.status == 403
     assert await resp.json() == {"error": "this service answers local clients only", "status": 403}
+    # --8<-- [end:access]
