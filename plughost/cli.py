@@ -486,6 +486,32 @@ def routes(settings: Settings, as_json: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
+def _use_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.obj = Settings(value.absolute(), ctx.find_object(Settings).debug)  # type: ignore[union-attr]
+
+
+def _accept_config(group: click.Group) -> None:
+    """Let every command take ``--config`` after its name too (``plughost run --config X``)."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_config(command)
+            continue
+        command.params.append(
+            click.Option(
+                ["--config", "config_path"],
+                type=click.Path(dir_okay=False, path_type=Path),
+                expose_value=False,
+                callback=_use_config,
+                is_eager=True,
+                help="The project's config file (as the global --config).",
+            )
+        )
+
+
+_accept_config(cli)
+
+
 def main() -> None:
     """The ``plughost`` console script."""
     cli(prog_name="plughost")

@@ -85,4 +85,5 @@ class Cors:
             owner="plughost.cors",
             source=self,
             functions={"process_response": HookFunction(self.process_response, False)},
+            always=True,
         )

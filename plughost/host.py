@@ -203,7 +203,9 @@ class Host:
                 allow_query=allow_query,
             )
 
-        return HookSet("plughost.auth", None, {"check_access": HookFunction(check_access, False)})
+        return HookSet(
+            "plughost.auth", None, {"check_access": HookFunction(check_access, False)}, always=True
+        )
 
     @property
     def hook_sets(self) -> tuple[HookSet, ...]:

@@ -67,6 +67,8 @@ class HookSet:
     #: the object or module they came from
     source: object
     functions: Mapping[str, HookFunction]
+    #: the host's own hooks (defaults, API-key checks, CORS) run even where a route skips plugins
+    always: bool = False
 
     @property
     def label(self) -> str:
@@ -157,6 +159,7 @@ DEFAULT_HOOKS: Final = HookSet(
         "call_function": HookFunction(_call_function, True),
         "create_response": HookFunction(_create_response, False),
     },
+    always=True,
 )
 
 _Stage = tuple[tuple[str, Callable[[Context], Any], bool], ...]
@@ -164,7 +167,7 @@ _Stage = tuple[tuple[str, Callable[[Context], Any], bool], ...]
 
 def _applies(hooks: HookSet, route: Route) -> bool:
     skip = route.skip
-    if not skip or hooks is DEFAULT_HOOKS:
+    if not skip or hooks.always:
         return True
     if True in skip:
         return False

@@ -35,3 +35,31 @@ async def test_route_auth(plughost_project: Any, plughost_client: Any) -> None:
     assert (await client.get("/mine", headers={"X-API-Key": "own"})).status == 200
     assert (await client.get("/secret", params={"apikey": "global-key"})).status == 401
     assert (await client.get("/open")).status == 200
+
+
+SKIPPING = """
+import plughost
+
+@plughost.route("/skip-all", auth="global", skip=True)
+async def skip_all():
+    return {"secret": 1}
+
+@plughost.route("/skip-auth", auth="global", skip=["plughost.auth"])
+async def skip_auth():
+    return {"secret": 2}
+"""
+
+
+async def test_skip_never_removes_the_host_checks(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    project = plughost_project(
+        {"vault": SKIPPING},
+        config='[auth]\napikey = "k"\n\n[cors]\nenabled = true\nallow_origins = ["https://a.example"]\n',
+    )
+    client = await plughost_client(project)
+    for path in ("/skip-all", "/skip-auth"):
+        assert (await client.get(path)).status == 401
+        resp = await client.get(path, headers={"X-API-Key": "k", "Origin": "https://a.example"})
+        assert resp.status == 200
+        assert resp.headers["Access-Control-Allow-Origin"] == "https://a.example"
