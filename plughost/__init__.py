@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .handle import PluginHandle as PluginHandle
     from .host import Host as Host
     from .pipeline import HookPlugin as HookPlugin
+    from .responses import to_response as to_response
     from .routing import Route as Route
     from .routing import route as route
     from .tasks import TaskInfo as TaskInfo
@@ -49,6 +50,7 @@ _LAZY = {
     "PluginHandle": "handle",
     "Route": "routing",
     "route": "routing",
+    "to_response": "responses",
     "TaskInfo": "tasks",
     "TaskState": "tasks",
 }
@@ -88,4 +90,5 @@ __all__ = [
     "TaskState",
     "Unauthorized",
     "route",
+    "to_response",
 ]

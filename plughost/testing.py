@@ -31,7 +31,15 @@ if TYPE_CHECKING:
 
     from .host import Host, LoadResult
 
-__all__ = ["Project", "plughost_client", "plughost_project"]
+__all__ = [
+    "ClientFactory",
+    "Project",
+    "ProjectFactory",
+    "host_of",
+    "plughost_client",
+    "plughost_project",
+    "wait_for_load",
+]
 
 
 @dataclass
@@ -183,6 +191,12 @@ async def plughost_client(aiohttp_client: Any) -> AsyncIterator[ClientFactory]:
             await item.stop()
         else:
             await item.close()
+
+
+def host_of(client: TestClient[Any, Any]) -> Host:
+    """The running :class:`~plughost.host.Host` behind a ``plughost_client`` client."""
+    host: Host = getattr(client, "plughost")  # noqa: B009 - set by plughost_client
+    return host
 
 
 async def wait_for_load(

@@ -1,7 +1,7 @@
 """A replaced create_response [single] hook: pretty JSON, and HTML for browsers.
 
 Only the last-registered create_response runs, so this one takes over the
-host's own entirely: it must handle every kind of output an endpoint returns.
+host's own; for output it does not restyle it calls plughost.to_response.
 """
 
 import html
@@ -9,15 +9,14 @@ import json
 
 from aiohttp import web
 
+import plughost
+
 
 def create_response(context):
     output = context.output
-    if isinstance(output, web.StreamResponse):
-        context.response = output
-    elif output is None:
-        context.response = web.Response(status=204)
-    elif isinstance(output, str):
-        context.response = web.Response(text=output)
+    if not isinstance(output, dict | list):
+        # Anything but data is answered as plughost's own create_response would.
+        context.response = plughost.to_response(output, context.route.plugin)
     elif "text/html" in context.request.headers.get("Accept", ""):
         context.response = web.Response(text=as_html(output), content_type="text/html")
     else:
