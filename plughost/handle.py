@@ -72,7 +72,7 @@ class PluginHandle:
     @property
     def tasks(self) -> TaskGroup:
         """Background tasks owned by this plugin; results outlive a reload."""
-        return self.host.tasks.group(self.name or "plughost")
+        return self.host.tasks.group(self.name or "plughost", owner=self)
 
     @property
     def plugins(self) -> list[object]:

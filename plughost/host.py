@@ -359,17 +359,24 @@ class Host:
         task.add_done_callback(self._retiring.discard)
 
     async def _retire(self, version: PluginVersion) -> None:
-        """Close a replaced version once its in-flight requests finish (or time runs out)."""
+        """Close a replaced version once its requests and tasks finish, or time runs out.
+
+        Requests still running on it and tasks it started get ``drain_timeout``
+        seconds between them; tasks still running then are cancelled.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.server.drain_timeout
         if version.inflight:
             version.drained.clear()
             try:
-                await asyncio.wait_for(version.drained.wait(), self.config.server.drain_timeout)
+                await asyncio.wait_for(version.drained.wait(), deadline - loop.time())
             except TimeoutError:
                 logger.warning(
                     "plugin %r: %d request(s) still running after drain_timeout; closing anyway",
                     version.name,
                     version.inflight,
                 )
+        await self.tasks.drain(version.handle, max(0.0, deadline - loop.time()))
         await _close_quietly(version)
 
     # -- publishing ---------------------------------------------------------

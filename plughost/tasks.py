@@ -59,9 +59,11 @@ class TaskInfo:
 class TaskGroup:
     """One plugin's view of the task store (``self.tasks`` / ``host.tasks``)."""
 
-    def __init__(self, store: TaskStore, plugin: str) -> None:
+    def __init__(self, store: TaskStore, plugin: str, owner: object = None) -> None:
         self._store = store
         self.plugin: Final = plugin
+        #: the plugin version starting tasks through this group (drained on its reload)
+        self.owner: Final = owner
 
     def start(
         self,
@@ -84,7 +86,7 @@ class TaskGroup:
             coroutine = made
         else:
             raise TypeError(f"cannot run {work!r} as a task")
-        return self._store._start(self.plugin, coroutine)
+        return self._store._start(self.plugin, coroutine, self.owner)
 
     def get(self, task_id: str) -> TaskInfo | None:
         """The task's state, result or error, and its times; None for an unknown id."""
@@ -101,16 +103,19 @@ class TaskStore:
         self.max_results = max_results
         self._infos: dict[str, OrderedDict[str, TaskInfo]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._owners: dict[str, object] = {}
         #: the event loop tasks run on; set by the host, so that a sync handler
         #: running in a worker thread can start tasks too
         self.loop: asyncio.AbstractEventLoop | None = None
 
-    def group(self, plugin: str) -> TaskGroup:
-        return TaskGroup(self, plugin)
+    def group(self, plugin: str, owner: object = None) -> TaskGroup:
+        return TaskGroup(self, plugin, owner)
 
-    def _start(self, plugin: str, coroutine: Coroutine[Any, Any, Any]) -> str:
+    def _start(self, plugin: str, coroutine: Coroutine[Any, Any, Any], owner: object) -> str:
         task_id = secrets.token_urlsafe(16)
         info = TaskInfo(task_id, plugin)
+        if owner is not None:
+            self._owners[task_id] = owner
         self._infos.setdefault(plugin, OrderedDict())[task_id] = info
         try:
             running = asyncio.get_running_loop()
@@ -145,6 +150,7 @@ class TaskStore:
         finally:
             info.finished_at = time.time()
             self._running.pop(info.id, None)
+            self._owners.pop(info.id, None)
             self._evict(info.plugin)
 
     def _evict(self, plugin: str) -> None:
@@ -162,22 +168,26 @@ class TaskStore:
     def _list(self, plugin: str) -> list[TaskInfo]:
         return list(self._infos.get(plugin, {}).values())
 
-    def running(self, plugin: str | None = None) -> list[asyncio.Task[None]]:
-        return [
-            task
-            for task_id, task in self._running.items()
-            if plugin is None or self._infos_plugin(task_id) == plugin
-        ]
+    def running(self) -> list[asyncio.Task[None]]:
+        """The tasks still running, of every plugin."""
+        return list(self._running.values())
 
-    def _infos_plugin(self, task_id: str) -> str | None:
-        for plugin, infos in self._infos.items():
-            if task_id in infos:
-                return plugin
-        return None
+    async def drain(self, owner: object, timeout: float) -> None:
+        """Let ``owner``'s running tasks finish within ``timeout`` seconds, then cancel them."""
+        tasks = [t for i, t in self._running.items() if self._owners.get(i) is owner]
+        await self._finish(tasks, timeout)
 
     async def shutdown(self, grace: float) -> None:
         """Give running tasks ``grace`` seconds, then cancel them (recorded as cancelled)."""
-        tasks = list(self._running.values())
+        await self._finish(list(self._running.values()), grace)
+        now = time.time()
+        for infos in self._infos.values():
+            for info in infos.values():
+                if info.finished_at is None:
+                    info.state = TaskState.CANCELLED
+                    info.finished_at = now
+
+    async def _finish(self, tasks: list[asyncio.Task[None]], grace: float) -> None:
         pending: set[asyncio.Task[None]] = set()
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=grace)
@@ -187,12 +197,4 @@ class TaskStore:
             # Bounded too: a task that swallows its cancellation must not hang shutdown.
             _, stuck = await asyncio.wait(pending, timeout=max(grace, _CANCEL_WAIT))
             for task in stuck:
-                logger.warning(
-                    "%s ignored its cancellation; abandoned at shutdown", task.get_name()
-                )
-        now = time.time()
-        for infos in self._infos.values():
-            for info in infos.values():
-                if info.finished_at is None:
-                    info.state = TaskState.CANCELLED
-                    info.finished_at = now
+                logger.warning("%s ignored its cancellation; abandoned", task.get_name())

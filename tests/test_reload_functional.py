@@ -498,3 +498,51 @@ async def test_cors_auth_and_port_edits_apply_live(
     assert resp.status == 200
     assert resp.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert "restart plughost" in caplog.text
+
+
+LONG_TASK = """
+import asyncio
+from pathlib import Path
+from plughost import BasePlugin
+
+LOG = Path(__file__).with_name("close.log")
+
+async def work(seconds):
+    await asyncio.sleep(seconds)
+    return "slept"
+
+class Jobs(BasePlugin):
+    async def request_handler(self, **args):
+        if "start" in args:
+            return {"id": self.tasks.start(work, float(args["start"]))}
+        info = self.tasks.get(args["id"])
+        return {"state": info.state.value, "version": VERSION}
+
+def close():
+    with LOG.open("a") as f:
+        f.write("closed\\n")
+
+VERSION = 1
+"""
+
+
+async def test_old_version_tasks_finish_or_are_bounded_by_drain_timeout(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    project: Project = plughost_project(
+        {"jobs": LONG_TASK}, config="[server]\ndrain_timeout = 1.0\n"
+    )
+    client = await plughost_client(project, reload=True)
+    short = (await (await client.get("/jobs", params={"start": "0.3"})).json())["id"]
+    long = (await (await client.get("/jobs", params={"start": "30"})).json())["id"]
+    path = project.plugins_dir / "jobs.py"
+    await edit_and_wait(client, path, LONG_TASK.replace("VERSION = 1", "VERSION = 2"), "jobs")
+    log = project.plugins_dir / "close.log"
+    assert not log.exists()
+    async with asyncio.timeout(10):
+        while not log.exists():
+            await asyncio.sleep(0.02)
+    short_state = await (await client.get("/jobs", params={"id": short})).json()
+    long_state = await (await client.get("/jobs", params={"id": long})).json()
+    assert short_state == {"state": "done", "version": 2}
+    assert long_state == {"state": "cancelled", "version": 2}
