@@ -8,6 +8,7 @@ without importing aiohttp.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 from .errors import AccessDenied as AccessDenied
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from .tasks import TaskState as TaskState
 
 __version__ = "0.1.0"
+
+# A library logs; the application (``plughost run``) decides where it goes.
+logging.getLogger("plughost").addHandler(logging.NullHandler())
 
 _LAZY = {
     "BasePlugin": "baseplugin",

@@ -20,7 +20,7 @@ from .auth import authorize, expected_key
 from .config import AUTH_TYPES, Config
 from .context import Context
 from .discovery import source_of
-from .errors import HTTPError, PluginError, RouteConflictError
+from .errors import HTTPError, PlughostError, PluginError, RouteConflictError
 from .handle import PluginHandle
 from .loader import describe, short_traceback
 from .pipeline import DEFAULT_HOOKS, HookFunction, HookSet, compile_handler
@@ -68,7 +68,7 @@ class LoadResult:
 
     name: str
     ok: bool
-    error: PluginError | None = None
+    error: PlughostError | None = None
     seconds: float = 0.0
 
 
@@ -278,7 +278,7 @@ class Host:
             return self._report(LoadResult(name, False, error, time.perf_counter() - started))
         try:
             version = await build_version(self, plugin_config, source, status.version + 1)
-        except PluginError as error:
+        except PlughostError as error:
             return self._failed(name, status, previous, error, started)
         except Exception as error:  # pragma: no cover - build_version wraps what it can
             return self._failed(
@@ -308,11 +308,11 @@ class Host:
         name: str,
         status: PluginStatus,
         previous: PluginVersion | None,
-        error: PluginError,
+        error: PlughostError,
         started: float,
     ) -> LoadResult:
         logger.error(
-            "plugin %r failed to load in %.1f ms; %s: %s\n%s",
+            "plugin %r failed to load in %.1f ms; %s: %s%s",
             name,
             (time.perf_counter() - started) * 1000,
             "the previous version keeps serving" if previous is not None else "not serving",

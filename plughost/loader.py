@@ -198,19 +198,25 @@ def helper_imports(source: PluginSource) -> frozenset[str]:
 
 
 def short_traceback(error: BaseException, plugins_dir: Path) -> str:
-    """The traceback lines of ``error`` that are in the plugins folder, for a log line."""
+    """The lines of ``error``'s traceback inside the plugins folder, for a log line.
+
+    Empty when the error did not come from plugin code (a bad param, a route
+    conflict): its message says all there is.
+    """
     cause = error.__cause__ or error
     if isinstance(cause, SyntaxError):
-        return "".join(traceback.format_exception_only(cause)).rstrip()
+        return "\n" + "".join(traceback.format_exception_only(cause)).rstrip()
     folder = plugins_dir.resolve()
     frames = [
         frame
         for frame in traceback.extract_tb(cause.__traceback__)
         if Path(frame.filename).resolve().is_relative_to(folder)
     ]
+    if not frames:
+        return ""
     lines = traceback.format_list(frames[-3:])
     lines.extend(traceback.format_exception_only(cause))
-    return "".join(lines).rstrip()
+    return "\n" + "".join(lines).rstrip()
 
 
 def blame_exception(source: PluginSource, error: BaseException) -> tuple[Path, int | None]:

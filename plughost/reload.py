@@ -188,10 +188,11 @@ class Reloader:
 
     async def _reload(self, name: str) -> LoadResult:
         started = time.perf_counter()
+        verb = "reloaded" if name in self.host.versions else "loaded"
         result = await self.host.load(name)
         took = (time.perf_counter() - started) * 1000
         if result.ok:
-            logger.info("reloaded %s in %.1f ms", name, took)
+            logger.info("%s %s in %.1f ms", verb, name, took)
         elif self.host.status()[name].state is PluginState.MISSING:
             logger.info("unloaded %s: its file is gone", name)
         return result
