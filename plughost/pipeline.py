@@ -7,10 +7,11 @@ errors. Plugins extend the ordinary hooks and replace the [single] ones.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final
@@ -108,9 +109,11 @@ async def _read_input(context: Context) -> None:
             except web.HTTPRequestEntityTooLarge as error:
                 raise _too_large(error) from None
             data.update((key, value) for key, value in form.items())
-    data.update(context.params)
-    for key in RESERVED_INPUTS.intersection(data):
-        raise BadRequest(f"{key!r} is supplied by the host and cannot be sent as input")
+    if context.params:
+        data.update(context.params)
+    if data:
+        for key in RESERVED_INPUTS.intersection(data):
+            raise BadRequest(f"{key!r} is supplied by the host and cannot be sent as input")
     data["request_headers"] = request.headers
     context.input = data
 
@@ -147,7 +150,7 @@ async def _call_function(context: Context) -> None:
     context.output = await route.call(**kwargs)
 
 
-def _create_response(context: Context) -> None:
+async def _create_response(context: Context) -> None:
     context.response = to_response(context.output, context.route.plugin)
 
 
@@ -157,7 +160,7 @@ DEFAULT_HOOKS: Final = HookSet(
     functions={
         "read_input": HookFunction(_read_input, True),
         "call_function": HookFunction(_call_function, True),
-        "create_response": HookFunction(_create_response, False),
+        "create_response": HookFunction(_create_response, True),
     },
     always=True,
 )
@@ -227,52 +230,55 @@ def _checked_runner(hook: str) -> Callable[[_Stage, Context], Any]:
     return run
 
 
+_Step = Callable[[Context], Awaitable[None]]
+
+
+def _step(stage: _Stage, runner: Callable[[_Stage, Context], Awaitable[None]]) -> _Step | None:
+    """One awaitable per stage: None when empty, a lone async hook itself, else a loop."""
+    if not stage:
+        return None
+    if len(stage) == 1 and stage[0][2] and runner is _run:
+        return stage[0][1]
+    return functools.partial(runner, stage)
+
+
 def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool = False) -> Handler:
     """Build ``route``'s request handler: the eleven hooks, skipping the empty ones."""
     stages = _stages(route, hook_sets)
-    start = stages["start_request"]
-    check = stages["check_access"]
-    after_check = stages["after_check_access"]
-    read = stages["read_input"]
-    process_input = stages["process_input"]
-    call = stages["call_function"]
-    process_output = stages["process_output"]
-    create = stages["create_response"]
+    runners = {name: (_checked_runner(name) if debug else _run) for name in HOOK_NAMES}
+    steps = {name: _step(stages[name], runners[name]) for name in HOOK_NAMES}
+    start, check, after_check = (
+        steps["start_request"],
+        steps["check_access"],
+        steps["after_check_access"],
+    )
+    process_input, process_output = steps["process_input"], steps["process_output"]
+    read, call, create = steps["read_input"], steps["call_function"], steps["create_response"]
+    # The default hooks provide every [single] hook, so these stages are never empty.
+    assert read is not None and call is not None and create is not None
     errors = stages["process_error"]
-    process_response = stages["process_response"]
+    process_response = steps["process_response"]
     end = stages["end_request"]
     where = repr(route)
     context_class = CheckedContext if debug else Context
-    runners = {name: (_checked_runner(name) if debug else _run) for name in HOOK_NAMES}
-    run_start, run_check, run_after = (
-        runners["start_request"],
-        runners["check_access"],
-        runners["after_check_access"],
-    )
-    run_read, run_input, run_call = (
-        runners["read_input"],
-        runners["process_input"],
-        runners["call_function"],
-    )
-    run_output, run_create = runners["process_output"], runners["create_response"]
-    run_errors, run_response = runners["process_error"], runners["process_response"]
+    run_errors, run_end = runners["process_error"], runners["end_request"]
 
     async def handle(request: BaseRequest, match: AbstractMatchInfo) -> StreamResponse:
         context = context_class(request, route, match)  # type: ignore[arg-type]
         try:
-            if start:
-                await run_start(start, context)
-            if check:
-                await run_check(check, context)
-            if after_check:
-                await run_after(after_check, context)
-            await run_read(read, context)
-            if process_input:
-                await run_input(process_input, context)
-            await run_call(call, context)
-            if process_output:
-                await run_output(process_output, context)
-            await run_create(create, context)
+            if start is not None:
+                await start(context)
+            if check is not None:
+                await check(context)
+            if after_check is not None:
+                await after_check(context)
+            await read(context)
+            if process_input is not None:
+                await process_input(context)
+            await call(context)
+            if process_output is not None:
+                await process_output(context)
+            await create(context)
         except Exception as error:
             context.error = error
             context.response = None
@@ -282,7 +288,7 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
                 if context.error is None:
                     # A process_error hook handled the error and left an output.
                     try:
-                        await run_create(create, context)
+                        await create(context)
                     except Exception as create_error:
                         context.response = exception_response(
                             create_error, debug=debug, where=where
@@ -295,13 +301,13 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
                 "Internal Server Error",
                 detail="create_response set no response" if debug else None,
             )
-        if process_response:
+        if process_response is not None:
             try:
-                await run_response(process_response, context)
+                await process_response(context)
             except Exception as error:
                 context.response = exception_response(error, debug=debug, where=where)
         if end:
-            await _guarded(runners["end_request"], end, context, where, "end_request")
+            await _guarded(run_end, end, context, where, "end_request")
         return context.response
 
     return handle
