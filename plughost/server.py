@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 from aiohttp.web_log import AccessLogger
 from aiohttp.web_urldispatcher import MatchInfoError
+from yarl import URL
 
 from .auth import key_from, keys_equal
 from .config import Config
@@ -41,10 +42,25 @@ class RedactingAccessLogger(AccessLogger):
 
     def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
         if "apikey" in request.query_string.lower():
-            request = request.clone(
-                rel_url=_KEY_IN_QUERY.sub(r"\1<redacted>", str(request.rel_url))
-            )
+            redacted = _KEY_IN_QUERY.sub(r"\1<redacted>", request.path_qs)
+            request = _RedactedRequest(request, redacted)  # type: ignore[assignment]
         super().log(request, response, time)
+
+
+class _RedactedRequest:
+    """A read-only view of a request whose path and query show a redacted key.
+
+    ``request.clone()`` would do, but aiohttp refuses to clone a request
+    whose body has been read.
+    """
+
+    def __init__(self, request: BaseRequest, path_qs: str) -> None:
+        self._request = request
+        self.path_qs = path_qs
+        self.rel_url = URL(path_qs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
 
 
 def _entry(host: Host, cors: Cors | None) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]:
