@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from .config import AUTH_TYPES
 from .errors import PluginError, PluginSetupError
 from .pipeline import HookSet, hook_functions
 from .routing import Route, Wrapper, _as_tuple, _methods
@@ -110,6 +111,13 @@ class PluginHandle:
         **config: Any,
     ) -> list[Route]:
         """Register ``callback`` at ``rule`` for each method; returns the new routes."""
+        auth = config.get("auth")
+        if auth is not None and auth not in AUTH_TYPES:
+            raise PluginError(
+                f"route {rule!r}: auth={auth!r}; expected one of "
+                f"{', '.join(repr(t) for t in AUTH_TYPES)}",
+                plugin=self.name,
+            )
         created = [
             Route(
                 rule,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final, TypeVar, final
 
 from .auth import authorize, expected_key
-from .config import AUTH_TYPES, Config
+from .config import Config
 from .context import Context
 from .discovery import source_of
 from .errors import HTTPError, PlughostError, PluginError, RouteConflictError
@@ -171,41 +171,51 @@ class Host:
     # -- request path -------------------------------------------------------
 
     def handler(self, route: Route) -> Handler:
-        """``route``'s compiled handler, built on first use and cached on the route."""
+        """``route``'s compiled handler, built on first use and cached on the route.
+
+        Also records on ``route.holders`` every plugin version whose code the
+        handler runs (its own, and those of the wrappers and hooks around it),
+        so a replaced version is closed only when no request is inside it.
+        """
         handler = route.handler
         if handler is None:
             hook_sets = self._hook_sets
             if route.config.get("auth"):
-                hook_sets = (*hook_sets, self._route_auth(route))
+                hook_sets = (hook_sets[0], self._route_auth(route), *hook_sets[1:])
+            owners = {w.owner for w in route._wrappers()}
+            owners.update(hooks.owner for hooks in hook_sets)
+            owners.discard(route.plugin)
+            holders = [v for name, v in self._versions.items() if name in owners]
+            if route.owner is not None:
+                holders.append(route.owner)
+            route.holders = tuple(holders)
             handler = route.handler = compile_handler(
                 route, hook_sets, debug=self.config.server.debug
             )
         return handler
 
     def _route_auth(self, route: Route) -> HookSet:
-        """The API-key check for a route declared with ``auth="global"`` or ``"plugin"``."""
+        """The API-key check for a route declared with ``auth="global"`` or ``"plugin"``.
+
+        It runs first among the ``process_input`` hooks, so that a key sent in
+        the body counts, and is consumed before any plugin sees the input.
+        """
         mode = route.config["auth"]
-        if mode not in AUTH_TYPES:
-            raise PluginError(
-                f"{route!r}: auth={mode!r}; expected one of {', '.join(map(repr, AUTH_TYPES))}",
-                plugin=route.plugin,
-            )
         plugin_config = self.config.plugin(route.plugin) if route.plugin else None
         expected = expected_key(self.config, mode, plugin_config.key if plugin_config else None)
         allow_query = self.config.auth.allow_query_key
 
-        def check_access(context: Context) -> None:
+        def process_input(context: Context) -> None:
             authorize(
                 context.request,
-                None,
+                context.input,
                 auth_type=mode,
                 expected=expected,
                 allow_query=allow_query,
             )
 
-        return HookSet(
-            "plughost.auth", None, {"check_access": HookFunction(check_access, False)}, always=True
-        )
+        functions = {"process_input": HookFunction(process_input, False)}
+        return HookSet("plughost.auth", None, functions, always=True)
 
     @property
     def hook_sets(self) -> tuple[HookSet, ...]:

@@ -231,8 +231,10 @@ class Route:
         self._call: Callback | None = None
         #: the compiled request handler; see plughost.pipeline
         self.handler: Handler | None = None
-        #: the plugin version serving this route (counts its in-flight requests)
+        #: the plugin version serving this route
         self.owner: Any = None
+        #: every plugin version the compiled handler runs code of; see Host.handler
+        self.holders: tuple[Any, ...] = ()
 
     def __repr__(self) -> str:
         owner = f" of {self.plugin!r}" if self.plugin else ""

@@ -24,7 +24,7 @@ from .auth import key_from, keys_equal
 from .config import Config
 from .cors import Cors
 from .host import Host
-from .responses import error_response, json_response
+from .responses import error_response, exception_response, json_response
 
 if TYPE_CHECKING:
     from aiohttp.web_request import BaseRequest
@@ -70,17 +70,20 @@ def _entry(host: Host, cors: Cors | None) -> Callable[[BaseRequest], Awaitable[w
         route, match = await host.table.resolve(request)
         if route is None:
             return _no_route(match)
-        handler = route.handler or host.handler(route)
-        version = route.owner
-        if version is None:
-            return await handler(request, match)
-        version.inflight += 1
+        try:
+            handler = route.handler or host.handler(route)
+        except Exception as error:
+            return exception_response(error, debug=host.config.server.debug, where=repr(route))
+        holders = route.holders
+        for version in holders:
+            version.inflight += 1
         try:
             return await handler(request, match)
         finally:
-            version.inflight -= 1
-            if not version.inflight:
-                version.drained.set()
+            for version in holders:
+                version.inflight -= 1
+                if not version.inflight:
+                    version.drained.set()
 
     return entry
 

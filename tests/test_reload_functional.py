@@ -546,3 +546,52 @@ async def test_old_version_tasks_finish_or_are_bounded_by_drain_timeout(
     long_state = await (await client.get("/jobs", params={"id": long})).json()
     assert short_state == {"state": "done", "version": 2}
     assert long_state == {"state": "cancelled", "version": 2}
+
+
+WRAP_CLOSE = """
+STATE = {"closed": False}
+GEN = 1
+
+class Wrap:
+    name = "wrap"
+    def apply(self, callback, route):
+        async def wrapped(**kw):
+            result = await callback(**kw)
+            return {**result, "gen": GEN, "closed_before_done": STATE["closed"]}
+        return wrapped
+    def close(self):
+        STATE["closed"] = True
+
+def setup(host):
+    host.install(Wrap())
+"""
+
+HOOK_CLOSE = """
+STATE = {"closed": False}
+
+def end_request(context):
+    context.response.headers["X-Closed"] = str(STATE["closed"])
+
+def close():
+    STATE["closed"] = True
+
+GEN = 1
+"""
+
+
+@pytest.mark.parametrize(("name", "source"), [("wrap", WRAP_CLOSE), ("hook", HOOK_CLOSE)])
+async def test_reloaded_wrapper_or_hook_closes_after_its_inflight_requests(
+    plughost_project: Any, plughost_client: Any, name: str, source: str
+) -> None:
+    project: Project = plughost_project({name: source, "slow": SLOW})
+    client = await plughost_client(project, reload=True)
+    pending = asyncio.create_task(client.get("/slow", params={"wait": "1.0"}))
+    await asyncio.sleep(0.3)
+    path = project.plugins_dir / f"{name}.py"
+    await edit_and_wait(client, path, source.replace("GEN = 1", "GEN = 2"), name)
+    resp = await pending
+    if name == "wrap":
+        body = await resp.json()
+        assert body["gen"] == 1 and body["closed_before_done"] is False
+    else:
+        assert resp.headers["X-Closed"] == "False"

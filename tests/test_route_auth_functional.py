@@ -63,3 +63,36 @@ async def test_skip_never_removes_the_host_checks(
         resp = await client.get(path, headers={"X-API-Key": "k", "Origin": "https://a.example"})
         assert resp.status == 200
         assert resp.headers["Access-Control-Allow-Origin"] == "https://a.example"
+
+
+BODY_KEY = """
+import plughost
+
+@plughost.route("/notes", method="POST", auth="global")
+async def notes(**kwargs):
+    return {"keys": sorted(k for k in kwargs if k != "request_headers")}
+"""
+
+
+async def test_route_auth_accepts_a_body_key_and_consumes_it(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    project = plughost_project({"notes": BODY_KEY}, config='[auth]\napikey = "k"\n')
+    client = await plughost_client(project)
+    assert (await client.post("/notes", json={"a": 1, "apikey": "nope"})).status == 401
+    resp = await client.post("/notes", json={"a": 1, "apikey": "k"})
+    assert await resp.json() == {"keys": ["a"]}
+    resp = await client.post("/notes", json={"a": 1, "apikey": "x"}, headers={"X-API-Key": "k"})
+    assert await resp.json() == {"keys": ["a"]}
+
+
+async def test_unknown_auth_mode_is_a_load_error(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    typo = 'import plughost\n\n@plughost.route("/x", auth="globl")\nasync def x():\n    return 1\n'
+    project = plughost_project({"typo": typo})
+    client = await plughost_client(project)
+    status = client.plughost.status()["typo"]
+    assert "auth='globl'" in (status.error or "")
+    resp = await client.get("/typo")
+    assert resp.status == 503
