@@ -173,6 +173,7 @@ _PLUGIN_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "params": (dict, "a table"),
 }
 _SECTIONS: Final = ("server", "auth", "cors", "plugins")
+_ROUTE_PATH: Final = re.compile(r"/?[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*/?")
 _TOML_POSITION: Final = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
@@ -280,6 +281,14 @@ class _Validator:
                 "auth_type",
                 f"plugins.{name}.auth_type: expected one of "
                 f"{', '.join(repr(t) for t in AUTH_TYPES)}, got {auth_type!r}",
+            )
+        route_path = values.get("route_path")
+        if route_path is not None and not _ROUTE_PATH.fullmatch(route_path):
+            self.fail(
+                where,
+                "route_path",
+                f"plugins.{name}.route_path: {route_path!r} is not a plain URL path",
+                hint='use letters, digits and - _ . ~ /, e.g. "api/notes"',
             )
         values["params"] = MappingProxyType(dict(values.get("params", {})))
         return PluginConfig(name=name, **values)

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Final, TypeVar, final
 
 from .auth import authorize, expected_key
-from .config import Config
+from .config import Config, CorsConfig
 from .context import Context
+from .cors import Cors
 from .discovery import source_of
 from .errors import HTTPError, PlughostError, PluginError, RouteConflictError
 from .handle import PluginHandle
@@ -86,6 +87,8 @@ class Host:
         self._installed: tuple[Wrapper, ...] = ()
         self._hook_sets: tuple[HookSet, ...] = (DEFAULT_HOOKS,)
         self._extra_hooks: tuple[HookSet, ...] = ()
+        #: the CORS policy in force, or None when [cors] is off
+        self.cors: Cors | None = None
         self.table = RouteTable()
         self._lock = asyncio.Lock()
         self._closed = False
@@ -221,9 +224,10 @@ class Host:
     def hook_sets(self) -> tuple[HookSet, ...]:
         return self._hook_sets
 
-    def set_extra_hooks(self, hook_sets: Sequence[HookSet]) -> None:
-        """Host-supplied hooks (CORS) that run after the defaults, before plugins'."""
-        self._extra_hooks = tuple(hook_sets)
+    def set_cors(self, config: CorsConfig) -> None:
+        """Apply a ``[cors]`` table: its response hook, and the preflight answers."""
+        self.cors = Cors(config) if config.enabled else None
+        self._extra_hooks = (self.cors.hooks(),) if self.cors is not None else ()
         self._publish(reset_all=True)
 
     # -- plugin lifecycle ---------------------------------------------------

@@ -129,7 +129,8 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
         spec.loader.exec_module(module)
     except BaseException as error:
         _replace_modules(fullname, previous)
-        if isinstance(error, Exception):
+        # SystemExit too: a plugin that runs argparse at import must not stop the server.
+        if isinstance(error, Exception | SystemExit):
             raise import_error(source, error) from error
         raise
     return ImportedPlugin(source, module, previous, helper_imports(source))
@@ -147,7 +148,7 @@ def _refuse_escape(source: PluginSource, plugins_dir: Path) -> None:
         )
 
 
-def import_error(source: PluginSource, error: Exception) -> PluginImportError:
+def import_error(source: PluginSource, error: BaseException) -> PluginImportError:
     """A PluginImportError pointing at the plugin's own line that raised."""
     if isinstance(error, SyntaxError) and error.filename:
         detail = f"{type(error).__name__}: {error.msg}"

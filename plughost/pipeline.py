@@ -211,7 +211,10 @@ async def _run(stage: _Stage, context: Context) -> None:
         if is_async:
             await function(context)
         else:
-            function(context)
+            result = function(context)
+            # An async hook behind a plain decorator looks sync: await what it returns.
+            if result is not None and inspect.isawaitable(result):
+                await result
 
 
 def _checked_runner(hook: str) -> Callable[[_Stage, Context], Any]:
@@ -223,7 +226,9 @@ def _checked_runner(hook: str) -> Callable[[_Stage, Context], Any]:
                 if is_async:
                     await function(context)
                 else:
-                    function(context)
+                    result = function(context)
+                    if result is not None and inspect.isawaitable(result):
+                        await result
             finally:
                 context.enter(None, "")  # type: ignore[arg-type]
 

@@ -213,9 +213,7 @@ class Reloader:
             new.auth != old.auth or new.cors != old.cors or (new.server.debug != old.server.debug)
         )
         if new.cors != old.cors:
-            from .cors import Cors
-
-            host.set_extra_hooks([Cors(new.cors).hooks()] if new.cors.enabled else [])
+            host.set_cors(new.cors)
         elif shared_changed:
             host.reset()
         touched: set[str] = set()

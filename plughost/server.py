@@ -22,7 +22,6 @@ from yarl import URL
 
 from .auth import key_from, keys_equal
 from .config import Config
-from .cors import Cors
 from .host import Host
 from .responses import error_response, exception_response, json_response
 
@@ -63,10 +62,12 @@ class _RedactedRequest:
         return getattr(self._request, name)
 
 
-def _entry(host: Host, cors: Cors | None) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]:
+def _entry(host: Host) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]:
     async def entry(request: BaseRequest) -> web.StreamResponse:
-        if cors is not None and request.method == "OPTIONS" and cors.is_preflight(request):
-            return cors.preflight(request)
+        if request.method == "OPTIONS":
+            cors = host.cors
+            if cors is not None and cors.is_preflight(request):
+                return cors.preflight(request)
         route, match = await host.table.resolve(request)
         if route is None:
             return _no_route(match)
@@ -100,7 +101,6 @@ def _no_route(match: Any) -> web.StreamResponse:
 def build_server(host: Host, **kwargs: Any) -> web.Server:
     """An aiohttp low-level server answering with ``host``'s current routes."""
     server_config = host.config.server
-    cors = Cors(host.config.cors) if host.config.cors.enabled else None
     max_size = server_config.client_max_size
 
     def request_factory(*args: Any) -> web.BaseRequest:
@@ -117,7 +117,7 @@ def build_server(host: Host, **kwargs: Any) -> web.Server:
 
     kwargs.setdefault("keepalive_timeout", server_config.keepalive_timeout)
     kwargs.setdefault("access_log_class", RedactingAccessLogger)
-    return web.Server(_entry(host, cors), request_factory=request_factory, **kwargs)
+    return web.Server(_entry(host), request_factory=request_factory, **kwargs)
 
 
 def _status_route(host: Host) -> None:
@@ -136,7 +136,7 @@ async def open_host(config: Config) -> Host:
     """A Host for ``config`` with every enabled plugin loaded and the status route added."""
     host = Host(config)
     if config.cors.enabled:
-        host.set_extra_hooks([Cors(config.cors).hooks()])
+        host.set_cors(config.cors)
     _status_route(host)
     await host.start()
     return host

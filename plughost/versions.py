@@ -88,7 +88,7 @@ async def build_version(
                 await await_maybe(setup(handle))
             except PluginError:
                 raise
-            except Exception as error:
+            except (Exception, SystemExit) as error:
                 path, line = blame_exception(source, error)
                 raise PluginSetupError(
                     f"setup() raised {type(error).__name__}: {error}",
