@@ -392,6 +392,8 @@ class Host:
                 )
         await self.tasks.drain(version.handle, max(0.0, deadline - loop.time()))
         await _close_quietly(version)
+        if version.name not in self._versions:
+            version.imported.forget()
 
     # -- publishing ---------------------------------------------------------
 

@@ -88,6 +88,11 @@ class ImportedPlugin:
         """Put sys.modules back as it was before the import."""
         _replace_modules(self.module.__name__, self.previous)
 
+    def forget(self) -> None:
+        """Drop this import from sys.modules, unless a newer one replaced it."""
+        if sys.modules.get(self.module.__name__) is self.module:
+            _replace_modules(self.module.__name__, {})
+
 
 def _owned(fullname: str) -> dict[str, ModuleType]:
     prefix = fullname + "."
@@ -184,9 +189,10 @@ def helper_imports(source: PluginSource) -> frozenset[str]:
             tree = ast.parse(path.read_bytes(), filename=str(path))
         except (OSError, SyntaxError, ValueError):
             continue
+        # How many dots lead from this file up to the plugins folder.
         depth = 1
         if source.is_package:
-            depth = len(path.relative_to(source.root).parts)
+            depth = len(path.relative_to(source.root).parts) + 1
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level == depth:
                 if node.module:

@@ -19,10 +19,10 @@ from typing import Final
 from watchfiles import Change, DefaultFilter, awatch
 
 from .config import Config, load_config
-from .discovery import is_plugin_name
+from .discovery import is_plugin_name, source_of
 from .errors import ConfigError
 from .host import Host, LoadResult, PluginState
-from .loader import namespace_for
+from .loader import helper_imports, namespace_for
 
 __all__ = ["PluginFilter", "Reloader", "plugins_touched"]
 
@@ -73,9 +73,18 @@ def plugins_touched(host: Host, paths: Iterable[Path]) -> tuple[set[str], set[st
             helpers.add(name)
         elif is_plugin_name(name):
             plugins.add(name)
-    for name, version in host.versions.items():
-        if version.imported.helpers & helpers:
-            plugins.add(name)
+    if helpers:
+        versions = host.versions
+        for plugin in host.config.enabled:
+            version = versions.get(plugin.name)
+            if version is not None:
+                imported = version.imported.helpers
+            else:
+                # A plugin that failed (perhaps because of this helper) may load now.
+                source = source_of(host.config.plugins_dir, plugin.name)
+                imported = helper_imports(source) if source is not None else frozenset()
+            if imported & helpers:
+                plugins.add(plugin.name)
     return plugins, helpers
 
 
@@ -223,7 +232,7 @@ class Reloader:
                 touched.add(plugin.name)
         for plugin in old.plugins:
             after = new.plugin(plugin.name)
-            if plugin.name in host.versions and (after is None or not after.enabled):
+            if plugin.enabled and (after is None or not after.enabled):
                 await host.unload(plugin.name)
                 logger.info("unloaded %s: disabled in %s", plugin.name, new.path.name)
         if [p.name for p in new.plugins] != [p.name for p in old.plugins]:

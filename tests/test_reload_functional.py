@@ -595,3 +595,59 @@ async def test_reloaded_wrapper_or_hook_closes_after_its_inflight_requests(
         assert body["gen"] == 1 and body["closed_before_done"] is False
     else:
         assert resp.headers["X-Closed"] == "False"
+
+
+PKG_WITH_HELPER = """
+import plughost
+from .. import _shared
+
+@plughost.route("/pkg")
+async def pkg():
+    return {"v": _shared.VALUE}
+"""
+
+USES_HELPER = """
+import plughost
+from . import _shared
+
+@plughost.route("/uses")
+async def uses():
+    return {"v": _shared.VALUE}
+"""
+
+
+async def test_helper_edit_reloads_package_importers_and_revives_failed_ones(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    project: Project = plughost_project(
+        {"pkg/__init__.py": PKG_WITH_HELPER, "uses": USES_HELPER}, enabled=["pkg", "uses"]
+    )
+    (project.plugins_dir / "_shared.py").write_text("raise RuntimeError('helper broken')\n")
+    client = await plughost_client(project, reload=True)
+    assert (await client.get("/uses")).status == 503
+    waiters = [asyncio.create_task(wait_for_load(client.plughost, n)) for n in ("pkg", "uses")]
+    await asyncio.sleep(0)
+    (project.plugins_dir / "_shared.py").write_text("VALUE = 42\n")
+    assert all(result.ok for result in await asyncio.gather(*waiters))
+    assert await (await client.get("/uses")).json() == {"v": 42}
+    assert await (await client.get("/pkg")).json() == {"v": 42}
+
+
+async def test_disabling_or_deleting_a_plugin_releases_it(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    project: Project = plughost_project({"hello": version(1), "bad": "raise RuntimeError('x')\n"})
+    client = await plughost_client(project, reload=True)
+    host = client.plughost
+    module_name = host.versions["hello"].module.__name__
+    assert (await client.get("/bad")).status == 503
+    text = project.config_path.read_text()
+    done = client.reloader.batch_done
+    project.config_path.write_text(text.replace("enabled = true", "enabled = false"))
+    async with asyncio.timeout(10):
+        await done.wait()
+        while module_name in sys.modules:
+            await asyncio.sleep(0.01)
+    assert host.status()["bad"].state is PluginState.DISABLED
+    assert (await client.get("/bad")).status == 404
+    assert (await client.get("/hello")).status == 404
