@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .auth import authorize
@@ -51,6 +52,7 @@ class BasePlugin:
         *,
         apikey: str | None = None,
         tasks: TaskGroup | None = None,
+        keys: Callable[[], tuple[str | None, bool]] | None = None,
     ) -> None:
         self.config = config
         self.route_path = route_path  # type: ignore[misc]
@@ -58,15 +60,21 @@ class BasePlugin:
         self.params = params
         self.tasks = tasks
         self._apikey = apikey
+        #: the host's live (expected key, allow_query_key), so key edits apply at once
+        self._keys = keys
 
     async def handle_request(self, request: BaseRequest, **args: Any) -> Any:
         """Check the API key, then call :meth:`request_handler` with the request's args."""
+        if self._keys is not None:
+            expected, allow_query = self._keys()
+        else:
+            expected, allow_query = self._apikey, self.config.auth.allow_query_key
         authorize(
             request,
             args,
             auth_type=self.auth_type or "none",
-            expected=self._apikey,
-            allow_query=self.config.auth.allow_query_key,
+            expected=expected,
+            allow_query=allow_query,
         )
         handler = self.request_handler
         if inspect.iscoroutinefunction(handler):

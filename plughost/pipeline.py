@@ -44,7 +44,7 @@ __all__ = [
 logger: Final = logging.getLogger("plughost.pipeline")
 
 #: input names the host supplies; a request may not set them itself
-RESERVED_INPUTS: Final = frozenset({"request_headers", "request"})
+RESERVED_INPUTS: Final = frozenset({"request_headers", "request", "self"})
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
@@ -108,6 +108,8 @@ async def _read_input(context: Context) -> None:
                 form = await request.post()
             except web.HTTPRequestEntityTooLarge as error:
                 raise _too_large(error) from None
+            except (ValueError, AssertionError) as error:
+                raise BadRequest(f"malformed form body: {error}") from None
             data.update((key, value) for key, value in form.items())
     if context.params:
         data.update(context.params)

@@ -27,6 +27,8 @@ from .loader import helper_imports, namespace_for
 __all__ = ["PluginFilter", "Reloader", "plugins_touched"]
 
 logger: Final = logging.getLogger("plughost.reload")
+#: [server] keys read once, at start-up
+_RESTART_KEYS: Final = ("host", "port", "plugins_dir", "keepalive_timeout", "client_max_size")
 
 
 class PluginFilter(DefaultFilter):
@@ -215,20 +217,22 @@ class Reloader:
         except ConfigError as error:
             logger.error("config not applied, the last good one stays in force: %s", error)
             return set()
-        if (new.server.host, new.server.port) != (old.server.host, old.server.port):
-            logger.warning("[server] host/port changed: restart plughost to apply it")
+        restart = [
+            key for key in _RESTART_KEYS if getattr(new.server, key) != getattr(old.server, key)
+        ]
+        if restart:
+            logger.warning("[server] %s changed: restart plughost to apply it", ", ".join(restart))
         host.config = new
-        shared_changed = (
-            new.auth != old.auth or new.cors != old.cors or (new.server.debug != old.server.debug)
-        )
+        # API keys and the debug flag are read when handlers are compiled or on
+        # each request, so no plugin needs reloading for them; CORS is the host's.
         if new.cors != old.cors:
             host.set_cors(new.cors)
-        elif shared_changed:
+        elif new.auth != old.auth or new.server.debug != old.server.debug:
             host.reset()
         touched: set[str] = set()
         for plugin in new.plugins:
             before = old.plugin(plugin.name)
-            if plugin.enabled and (before != plugin or shared_changed or before is None):
+            if plugin.enabled and before != plugin:
                 touched.add(plugin.name)
         for plugin in old.plugins:
             after = new.plugin(plugin.name)

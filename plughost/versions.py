@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
+from .auth import expected_key
 from .baseplugin import BasePlugin
 from .discovery import PluginSource
 from .errors import PluginError, PluginSetupError
@@ -164,15 +165,22 @@ def _mount(
     auth_type = plugin_config.auth_type
     if auth_type == "none" and cls.auth_type:
         auth_type = cls.auth_type
-    expected = host.config.auth.key if auth_type == "global" else plugin_config.key
+    name = plugin_config.name
+
+    def keys() -> tuple[str | None, bool]:
+        config = host.config
+        own = config.plugin(name) or plugin_config
+        return expected_key(config, auth_type, own.key), config.auth.allow_query_key
+
     try:
         instance = cls(
             host.config,
             route_path,
             auth_type,
             handle.params,
-            apikey=expected,
+            apikey=keys()[0],
             tasks=handle.tasks,
+            keys=keys,
         )
     except Exception as error:
         raise PluginSetupError(

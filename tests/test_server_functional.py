@@ -114,3 +114,26 @@ async def test_bad_route_path_is_a_config_error(plughost_project: Any, tmp_path:
         assert "plugins.ep.route_path: 'a{b' is not a plain URL path" in str(error)
     else:
         raise AssertionError("a route_path with braces was accepted")
+
+
+EXAMPLE = """
+from plughost import BasePlugin
+
+class Example(BasePlugin):
+    def request_handler(self, **args):
+        return {"example": "Hi from Example.py"}
+"""
+
+
+async def test_hostile_inputs_are_400s(plughost_project: Any, plughost_client: Any) -> None:
+    project = plughost_project({"example": EXAMPLE})
+    client = await plughost_client(project)
+    resp = await client.get("/example", params={"self": "1"})
+    assert resp.status == 400
+    assert "'self'" in (await resp.json())["error"]
+    resp = await client.post(
+        "/example", data=b"--x\r\n", headers={"Content-Type": "multipart/form-data"}
+    )
+    assert resp.status == 400
+    assert "malformed form body" in (await resp.json())["error"]
+    assert (await client.get("/example")).status == 200
