@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import logging
 import secrets
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
@@ -102,6 +103,8 @@ class TaskStore:
     def __init__(self, max_results: int = 100) -> None:
         self.max_results = max_results
         self._infos: dict[str, OrderedDict[str, TaskInfo]] = {}
+        # Sync handlers start and read tasks from worker threads.
+        self._lock = threading.Lock()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._owners: dict[str, object] = {}
         #: the event loop tasks run on; set by the host, so that a sync handler
@@ -116,7 +119,8 @@ class TaskStore:
         info = TaskInfo(task_id, plugin)
         if owner is not None:
             self._owners[task_id] = owner
-        self._infos.setdefault(plugin, OrderedDict())[task_id] = info
+        with self._lock:
+            self._infos.setdefault(plugin, OrderedDict())[task_id] = info
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -154,19 +158,21 @@ class TaskStore:
             self._evict(info.plugin)
 
     def _evict(self, plugin: str) -> None:
-        infos = self._infos.get(plugin)
-        if infos is None:
-            return
-        finished = [i for i, info in infos.items() if info.finished_at is not None]
-        for task_id in finished[: max(0, len(finished) - self.max_results)]:
-            del infos[task_id]
+        with self._lock:
+            infos = self._infos.get(plugin)
+            if infos is None:
+                return
+            finished = [i for i, info in infos.items() if info.finished_at is not None]
+            for task_id in finished[: max(0, len(finished) - self.max_results)]:
+                del infos[task_id]
 
     def _get(self, plugin: str, task_id: str) -> TaskInfo | None:
         infos = self._infos.get(plugin)
         return infos.get(task_id) if infos is not None else None
 
     def _list(self, plugin: str) -> list[TaskInfo]:
-        return list(self._infos.get(plugin, {}).values())
+        with self._lock:
+            return list(self._infos.get(plugin, {}).values())
 
     def running(self) -> list[asyncio.Task[None]]:
         """The tasks still running, of every plugin."""

@@ -160,6 +160,7 @@ async def plughost_client(aiohttp_client: Any) -> AsyncIterator[ClientFactory]:
     from .server import build_server, open_host
 
     opened: list[Any] = []
+    clients: list[Any] = []
 
     class _Server(BaseTestServer):
         def __init__(self, host: Host, **kwargs: Any) -> None:
@@ -181,11 +182,14 @@ async def plughost_client(aiohttp_client: Any) -> AsyncIterator[ClientFactory]:
             await reloader.start()
             opened.append(reloader)
         client = await aiohttp_client(_Server(host))
+        clients.append(client)
         client.plughost = host
         client.reloader = reloader
         return client  # type: ignore[no-any-return]
 
     yield make
+    for client in clients:
+        await client.close()
     for item in reversed(opened):
         if hasattr(item, "stop"):
             await item.stop()

@@ -77,7 +77,15 @@ async def build_version(
         PluginError: import, params, collection or setup failed; sys.modules
             is restored and anything the plugin set up is closed.
     """
-    imported = await asyncio.to_thread(import_plugin, source, host.config.plugins_dir)
+    importing = asyncio.ensure_future(
+        asyncio.to_thread(import_plugin, source, host.config.plugins_dir)
+    )
+    try:
+        imported = await asyncio.shield(importing)
+    except asyncio.CancelledError:
+        # The thread cannot be stopped; undo its import when it finishes.
+        importing.add_done_callback(_roll_back)
+        raise
     handle = PluginHandle(host, source.name, None, plugin_config)
     try:
         module = imported.module
@@ -111,6 +119,11 @@ async def build_version(
     for route in handle.routes:
         route.owner = version
     return version
+
+
+def _roll_back(importing: asyncio.Future[ImportedPlugin]) -> None:
+    if not importing.cancelled() and importing.exception() is None:
+        importing.result().rollback()
 
 
 def _params(module: ModuleType, plugin_config: PluginConfig, host: Host) -> Any:

@@ -651,3 +651,25 @@ async def test_disabling_or_deleting_a_plugin_releases_it(
     assert host.status()["bad"].state is PluginState.DISABLED
     assert (await client.get("/bad")).status == 404
     assert (await client.get("/hello")).status == 404
+
+
+async def test_cancelled_load_leaves_the_live_module_in_place(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project)
+    host = client.plughost
+    live = host.versions["hello"].module
+    slow = "import time\ntime.sleep(0.5)\n" + version(2)
+    (project.plugins_dir / "hello.py").write_text(slow)
+    loading = asyncio.create_task(host.load("hello"))
+    await asyncio.sleep(0.1)
+    loading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await loading
+    async with asyncio.timeout(10):
+        while sys.modules.get(live.__name__) is not live:
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(0.6)
+    assert sys.modules[live.__name__] is live
+    assert await (await client.get("/hello")).json() == {"version": 1}
