@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, Final
 
 from .errors import Unauthorized
@@ -81,10 +81,3 @@ def authorize(
         raise Unauthorized("an API key is required")
     if expected is None or not keys_equal(given, expected):
         raise Unauthorized("invalid API key")
-
-
-def redact(headers: Mapping[str, str]) -> dict[str, str]:
-    return {
-        k: ("<redacted>" if k.lower() in ("authorization", "x-api-key") else v)
-        for k, v in headers.items()
-    }

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .config import AUTH_TYPES
@@ -253,9 +253,3 @@ def _matches(wrapper: Wrapper, target: object) -> bool:
     if isinstance(target, type):
         return isinstance(wrapper.plugin, target)
     return False
-
-
-def params_mapping(params: Any) -> Mapping[str, Any]:
-    if isinstance(params, Mapping):
-        return params
-    return dict(vars(params))

@@ -26,7 +26,17 @@ from typing import Any, Final
 from .discovery import PluginSource
 from .errors import PluginError, PluginImportError
 
-__all__ = ["ImportedPlugin", "helper_imports", "import_plugin", "namespace_for"]
+__all__ = [
+    "ImportedPlugin",
+    "blame_exception",
+    "describe",
+    "helper_imports",
+    "import_error",
+    "import_plugin",
+    "module_objects",
+    "namespace_for",
+    "short_traceback",
+]
 
 _PREFIX: Final = "_plughost_"
 _lock = threading.Lock()
@@ -158,13 +168,13 @@ def import_error(source: PluginSource, error: BaseException) -> PluginImportErro
     if isinstance(error, SyntaxError) and error.filename:
         detail = f"{type(error).__name__}: {error.msg}"
         return PluginImportError(detail, plugin=source.name, path=error.filename, line=error.lineno)
-    path, line = _blame(source, error)
+    path, line = blame_exception(source, error)
     return PluginImportError(
         f"{type(error).__name__}: {error}", plugin=source.name, path=path, line=line
     )
 
 
-def _blame(source: PluginSource, error: BaseException) -> tuple[Path, int | None]:
+def blame_exception(source: PluginSource, error: BaseException) -> tuple[Path, int | None]:
     """The last traceback frame inside the plugin's files, else the plugin's own file."""
     root = source.root.resolve()
     folder = source.path.parent.resolve() if not source.is_package else root.parent
@@ -224,10 +234,6 @@ def short_traceback(error: BaseException, plugins_dir: Path) -> str:
     lines = traceback.format_list(frames[-3:])
     lines.extend(traceback.format_exception_only(cause))
     return "\n" + "".join(lines).rstrip()
-
-
-def blame_exception(source: PluginSource, error: BaseException) -> tuple[Path, int | None]:
-    return _blame(source, error)
 
 
 def describe(error: BaseException) -> str:
