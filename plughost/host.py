@@ -418,7 +418,7 @@ class Host:
         routes = [route for handle in handles for route in handle.routes]
         claimed = {(route.method, route.rule) for route in routes}
         routes.extend(r for r in self._placeholders(versions) if (r.method, r.rule) not in claimed)
-        table = RouteTable(routes)
+        table = RouteTable(routes, self.table)
         self._versions = versions
         self._installed = tuple(w for handle in handles for w in handle.wrappers)
         self._hook_sets = (

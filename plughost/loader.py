@@ -128,6 +128,14 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
     namespace = namespace_for(plugins_dir)
     _refuse_escape(source, plugins_dir)
     fullname = f"{namespace}.{source.name}"
+    if source.path.stat().st_size == 0:
+        # Most often an editor caught between truncating the file and writing it.
+        raise PluginImportError(
+            "the file is empty",
+            plugin=source.name,
+            path=source.path,
+            hint="an empty plugin serves nothing; disable it instead",
+        )
     previous = _owned(fullname)
     for key in previous:
         del sys.modules[key]

@@ -97,12 +97,22 @@ class Reloader:
         host: the running host.
         debounce: longest time, in ms, to group changes into one batch.
         step: how long, in ms, the folder must stay quiet before a batch is handled.
+        grace: how long, in s, a served plugin's file may stay missing or empty before
+            that is acted on. Editors that save by renaming the old file away, or by
+            truncating it and then writing, pass through those states; acting on them
+            at once unloads the plugin, or serves an empty one, until the next batch.
     """
 
-    def __init__(self, host: Host, *, debounce: int = 1600, step: int = 10) -> None:
+    def __init__(
+        self, host: Host, *, debounce: int = 1600, step: int = 10, grace: float = 0.5
+    ) -> None:
         self.host = host
         self.debounce = debounce
         self.step = step
+        self.grace = grace
+        #: plugins whose file was first seen missing or empty at this time.monotonic()
+        self._unsettled: dict[str, float] = {}
+        self._rechecks: dict[str, asyncio.TimerHandle] = {}
         self._stop = asyncio.Event()
         self._ready = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -156,6 +166,9 @@ class Reloader:
 
     async def stop(self) -> None:
         self._stop.set()
+        for timer in self._rechecks.values():
+            timer.cancel()
+        self._rechecks.clear()
         for task in self._tasks:
             task.cancel()
         if self._worker is not None:
@@ -194,8 +207,45 @@ class Reloader:
         touched |= changed
         for plugin in host.config.plugins:
             if plugin.name in touched and plugin.enabled:
+                wait = self._unsettled_for(plugin.name)
+                if wait > 0:
+                    self._recheck(plugin.name, wait)
+                    continue
                 results.append(await self._reload(plugin.name))
         return results
+
+    def _unsettled_for(self, name: str) -> float:
+        """Seconds to wait before acting on ``name``: > 0 while its file, missing or
+        empty, may be mid-save, and a version of it is serving."""
+        source = source_of(self.host.config.plugins_dir, name)
+        try:
+            unsettled = source is None or source.path.stat().st_size == 0
+        except OSError:
+            unsettled = True
+        if not unsettled or name not in self.host.versions or self.grace <= 0:
+            self._unsettled.pop(name, None)
+            timer = self._rechecks.pop(name, None)
+            if timer is not None:
+                timer.cancel()
+            return 0.0
+        now = time.monotonic()
+        since = self._unsettled.setdefault(name, now)
+        if now - since >= self.grace:
+            del self._unsettled[name]
+            return 0.0
+        return since + self.grace - now
+
+    def _recheck(self, name: str, delay: float) -> None:
+        """Look at ``name`` again in ``delay`` s, as if its file had changed."""
+        if name in self._rechecks:
+            return
+        path = str(self.host.config.plugins_dir.absolute() / name)
+
+        def fire() -> None:
+            del self._rechecks[name]
+            self._queue.put_nowait({(Change.modified, path)})
+
+        self._rechecks[name] = asyncio.get_running_loop().call_later(delay, fire)
 
     async def _reload(self, name: str) -> LoadResult:
         started = time.perf_counter()

@@ -673,3 +673,36 @@ async def test_cancelled_load_leaves_the_live_module_in_place(
     await asyncio.sleep(0.6)
     assert sys.modules[live.__name__] is live
     assert await (await client.get("/hello")).json() == {"version": 1}
+
+
+@pytest.mark.parametrize("save", ["rename-away", "truncate-then-write"])
+async def test_non_atomic_saves_never_drop_requests(
+    plughost_project: Any, plughost_client: Any, save: str
+) -> None:
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project, reload=True)
+    path = project.plugins_dir / "hello.py"
+    statuses: list[int] = []
+    stop = asyncio.Event()
+
+    async def poll() -> None:
+        while not stop.is_set():
+            statuses.append((await client.get("/hello")).status)
+            await asyncio.sleep(0.002)
+
+    poller = asyncio.create_task(poll())
+    try:
+        waiter = asyncio.create_task(wait_for_load(client.plughost, "hello", ok=True))
+        await asyncio.sleep(0.05)
+        if save == "rename-away":
+            path.rename(path.with_name("hello.py~"))
+        else:
+            path.write_text("")
+        await asyncio.sleep(0.08)
+        path.write_text(version(2))
+        await waiter
+        assert await (await client.get("/hello")).json() == {"version": 2}
+    finally:
+        stop.set()
+        await poller
+    assert statuses and set(statuses) == {200}
