@@ -185,7 +185,8 @@ class Host:
             hook_sets = self._hook_sets
             if route.config.get("auth"):
                 hook_sets = (hook_sets[0], self._route_auth(route), *hook_sets[1:])
-            owners = {w.owner for w in route._wrappers()}
+            _chain = route.call  # built now, so route.wrapped_by is known
+            owners = {w.owner for w in route.wrapped_by}
             owners.update(hooks.owner for hooks in hook_sets)
             owners.discard(route.plugin)
             holders = [v for name, v in self._versions.items() if name in owners]
@@ -380,6 +381,7 @@ class Host:
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.server.drain_timeout
+        version.draining = True
         if version.inflight:
             version.drained.clear()
             try:

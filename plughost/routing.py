@@ -229,6 +229,8 @@ class Route:
         self.host = host
         self.signature: Final = _Signature(callback)
         self._call: Callback | None = None
+        #: the wrappers whose code is in ``call`` (not those that returned it unchanged)
+        self.wrapped_by: list[Wrapper] = []
         #: the compiled request handler; see plughost.pipeline
         self.handler: Handler | None = None
         #: the plugin version serving this route
@@ -272,10 +274,12 @@ class Route:
 
     def _build(self) -> Callback:
         callback = _endpoint(self.callback, self.signature)
+        self.wrapped_by = []
         for wrapper in self._wrappers():
             wrapped = wrapper.apply(callback, self)
             if wrapped is callback:
                 continue
+            self.wrapped_by.append(wrapper)
             if not inspect.iscoroutinefunction(wrapped):
                 raise PluginError(
                     f"wrapper {wrapper.label!r} returned {wrapped!r} for {self!r}, "

@@ -83,7 +83,7 @@ def _entry(host: Host) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]
         finally:
             for version in holders:
                 version.inflight -= 1
-                if not version.inflight:
+                if not version.inflight and version.draining:
                     version.drained.set()
 
     return entry

@@ -44,6 +44,8 @@ class PluginVersion:
     loaded_at: float = field(default_factory=time.time)
     #: requests currently running on this version
     inflight: int = 0
+    #: set once a newer version replaced this one; its last request then sets ``drained``
+    draining: bool = False
     drained: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
