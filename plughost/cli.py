@@ -187,7 +187,7 @@ def init(settings: Settings, directory: Path | None, force: bool) -> None:
     if pytest_ini is not None:
         info(f"Created {display(pytest_ini)}  (runs the plugin tests: python -m pytest)")
     info("")
-    if directory:
+    if directory and path.parent != Path.cwd():
         info(f"Next: cd {display(path.parent)} && plughost new hello")
     else:
         info("Next: plughost new hello")
