@@ -706,3 +706,23 @@ async def test_non_atomic_saves_never_drop_requests(
         stop.set()
         await poller
     assert statuses and set(statuses) == {200}
+
+
+async def test_symlink_out_of_the_plugins_folder_is_refused(
+    plughost_project: Any, plughost_client: Any, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text(version(1))
+    project: Project = plughost_project({"hello": version(1)}, enabled=["hello", "linked"])
+    (project.plugins_dir / "linked.py").symlink_to(outside)
+    client = await plughost_client(project, reload=True)
+    status = client.plughost.status()["linked"]
+    assert "is a symlink to" in (status.error or "")
+    assert "outside the plugins folder" in (status.error or "")
+    assert (await client.get("/hello")).status == 200
+    # Editing the file behind the link loads nothing either.
+    batches = client.reloader.batches
+    outside.write_text(version(2))
+    await edit_and_wait(client, project.plugins_dir / "hello.py", version(3), "hello")
+    assert client.plughost.status()["linked"].version == status.version
+    assert client.reloader.batches >= batches + 1
