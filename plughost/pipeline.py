@@ -111,11 +111,14 @@ async def _read_input(context: Context) -> None:
             except (ValueError, AssertionError) as error:
                 raise BadRequest(f"malformed form body: {error}") from None
             data.update((key, value) for key, value in form.items())
-    if context.params:
-        data.update(context.params)
     if data:
         for key in RESERVED_INPUTS.intersection(data):
             raise BadRequest(f"{key!r} is supplied by the host and cannot be sent as input")
+    if context.params:
+        for key in context.params:
+            if key in data:
+                raise BadRequest(f"{key!r} is a path parameter and cannot be sent as input")
+        data.update(context.params)
     data["request_headers"] = request.headers
     context.input = data
 
