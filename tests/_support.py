@@ -12,17 +12,11 @@ from aiohttp.web_runner import ServerRunner
 from plughost.host import Host
 from plughost.routing import Route
 from plughost.server import build_server
+from plughost.testing import host_of
 
 __all__ = ["HostServer", "host_of", "poll", "route_of"]
 
 _T = TypeVar("_T")
-
-
-def host_of(client: TestClient[Any, Any]) -> Host:
-    """The Host behind a client made by the ``plughost_client`` fixture."""
-    host = getattr(client, "plughost")  # noqa: B009 - set dynamically by the fixture
-    assert isinstance(host, Host)
-    return host
 
 
 def route_of(client: TestClient[Any, Any], rule: str, method: str = "GET") -> Route:

@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
-from aiohttp.test_utils import TestClient
-
-from plughost.host import Host
-from plughost.testing import ClientFactory, ProjectFactory, wait_for_load
+from plughost.testing import ClientFactory, ProjectFactory, host_of, wait_for_load
 
 CONFIG = Path(__file__).resolve().parents[1] / "plughost.toml"
 PLUGINS = CONFIG.parent / "plugins"
 KEY = {"X-API-Key": "greeting-key"}
-
-
-def host_of(client: TestClient[Any, Any]) -> Host:
-    """The Host behind a client made by ``plughost_client`` (its ``plughost`` attribute)."""
-    host: Host = client.plughost  # type: ignore[attr-defined]
-    return host
-    # --8<-- [end:setup]
+# --8<-- [end:setup]
 
 
 async def test_example_answers_get_and_post(plughost_client: ClientFactory) -> None:

@@ -8,18 +8,10 @@ from typing import Any
 
 import pytest
 import tomlkit
-from aiohttp.test_utils import TestClient
 
-from plughost.host import Host
-from plughost.testing import ClientFactory
+from plughost.testing import ClientFactory, host_of
 
 CONFIG = Path(__file__).resolve().parents[1] / "plughost.toml"
-
-
-def host_of(client: TestClient[Any, Any]) -> Host:
-    """The Host behind a client made by ``plughost_client`` (its ``plughost`` attribute)."""
-    host: Host = client.plughost  # type: ignore[attr-defined]
-    return host
 
 
 # --8<-- [start:variant]

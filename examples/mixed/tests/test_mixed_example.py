@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
-from plughost.host import Host
-from plughost.testing import ClientFactory
+from plughost.testing import ClientFactory, host_of
 
 CONFIG = Path(__file__).resolve().parents[1] / "plughost.toml"
 KEY = {"X-API-Key": "dev-key"}
 ORIGIN = "http://localhost:5173"
-
-
-def host_of(client: TestClient[Any, Any]) -> Host:
-    """The Host behind a client made by ``plughost_client`` (its ``plughost`` attribute)."""
-    host: Host = client.plughost  # type: ignore[attr-defined]
-    return host
 
 
 @pytest.fixture(autouse=True)
