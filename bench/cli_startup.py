@@ -53,10 +53,10 @@ main()
 
 
 def make_project(root: Path, count: int) -> Path:
-    from plughost._scaffolding import create_plugin
+    from plughost.cli.configfile import create_config
+    from plughost.cli.scaffold import KINDS, init_config
+    from plughost.cli.scaffolding import create_plugin
     from plughost.config import load_config
-    from plughost.configfile import create_config
-    from plughost.scaffold import KINDS, init_config
 
     config_path = root / "plughost.toml"
     (root / "plugins").mkdir(parents=True)
@@ -109,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
 
     executable = shutil.which("plughost")
-    plughost = [executable] if executable else [sys.executable, "-m", "plughost.cli"]
+    plughost = [executable] if executable else [sys.executable, "-m", "plughost"]
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         config = make_project(root / "project", args.plugins)

@@ -259,7 +259,7 @@ def plughost_server(project: Path, label: str = "plughost run --reload") -> Serv
     args = ["--config", str(config), "run", "--reload", "--port", str(port), "--no-access-log"]
     return Server(
         label,
-        "plughost.cli:main",
+        "plughost.cli.commands:main",
         args,
         project,
         port,

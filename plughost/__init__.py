@@ -1,8 +1,9 @@
 """plughost: a web plugin host with instant, per-plugin hot reload.
 
-The runtime names (``Host``, ``route``, ``BasePlugin``, ...) are imported on
-first use, so that ``plughost --help`` and ``plughost plugins list`` start
-without importing aiohttp.
+The public API is what this module exports. The errors are imported eagerly; every other
+name is imported on first use, so that ``plughost --help`` and ``plughost plugins list``
+start without importing aiohttp. ``Host.load``/``LoadResult``/``PluginState`` and
+``open_host`` are the embedding API; plugin authors meet the rest.
 """
 
 from __future__ import annotations
@@ -25,38 +26,49 @@ from .errors import PluginSetupError as PluginSetupError
 from .errors import RouteConflictError as RouteConflictError
 from .errors import Unauthorized as Unauthorized
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the same names as _LAZY, for type checkers
     from .baseplugin import BasePlugin as BasePlugin
-    from .context import HOOK_NAMES as HOOK_NAMES
-    from .context import SINGLE_HOOKS as SINGLE_HOOKS
-    from .context import Context as Context
+    from .config import AuthConfig as AuthConfig
+    from .config import Config as Config
+    from .config import CorsConfig as CorsConfig
+    from .config import PluginConfig as PluginConfig
+    from .config import ServerConfig as ServerConfig
     from .handle import PluginHandle as PluginHandle
     from .host import Host as Host
-    from .pipeline import HookPlugin as HookPlugin
-    from .responses import to_response as to_response
-    from .routing import Route as Route
-    from .routing import route as route
+    from .host import LoadResult as LoadResult
+    from .host import PluginState as PluginState
+    from .request.context import HOOK_NAMES as HOOK_NAMES
+    from .request.context import SINGLE_HOOKS as SINGLE_HOOKS
+    from .request.context import Context as Context
+    from .request.pipeline import HookPlugin as HookPlugin
+    from .request.responses import to_response as to_response
+    from .request.routes import Route as Route
+    from .request.routes import route as route
+    from .server import open_host as open_host
+    from .tasks import TaskGroup as TaskGroup
     from .tasks import TaskInfo as TaskInfo
     from .tasks import TaskState as TaskState
+    from .typedefs import WrapperPlugin as WrapperPlugin
 
 __version__ = "0.1.0"
 
 # A library logs; the application (``plughost run``) decides where it goes.
 logging.getLogger("plughost").addHandler(logging.NullHandler())
 
-_LAZY = {
-    "BasePlugin": "baseplugin",
-    "Context": "context",
-    "HOOK_NAMES": "context",
-    "SINGLE_HOOKS": "context",
-    "HookPlugin": "pipeline",
-    "Host": "host",
-    "PluginHandle": "handle",
-    "Route": "routing",
-    "route": "routing",
-    "to_response": "responses",
-    "TaskInfo": "tasks",
-    "TaskState": "tasks",
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("BasePlugin",), "baseplugin"),
+    **dict.fromkeys(
+        ("AuthConfig", "Config", "CorsConfig", "PluginConfig", "ServerConfig"), "config"
+    ),
+    **dict.fromkeys(("PluginHandle",), "handle"),
+    **dict.fromkeys(("Host", "LoadResult", "PluginState"), "host"),
+    **dict.fromkeys(("HOOK_NAMES", "SINGLE_HOOKS", "Context"), "request.context"),
+    **dict.fromkeys(("HookPlugin",), "request.pipeline"),
+    **dict.fromkeys(("to_response",), "request.responses"),
+    **dict.fromkeys(("Route", "route"), "request.routes"),
+    **dict.fromkeys(("open_host",), "server"),
+    **dict.fromkeys(("TaskGroup", "TaskInfo", "TaskState"), "tasks"),
+    **dict.fromkeys(("WrapperPlugin",), "typedefs"),
 }
 
 
@@ -69,30 +81,9 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = [
-    "HOOK_NAMES",
-    "SINGLE_HOOKS",
-    "AccessDenied",
-    "BadRequest",
-    "BasePlugin",
-    "ConfigError",
-    "Context",
-    "HTTPError",
-    "HookPlugin",
-    "Host",
-    "NotFound",
-    "ParamsError",
-    "PluginError",
-    "PluginHandle",
-    "PluginImportError",
-    "PluginNameError",
-    "PluginSetupError",
-    "PlughostError",
-    "Route",
-    "RouteConflictError",
-    "TaskInfo",
-    "TaskState",
-    "Unauthorized",
-    "route",
-    "to_response",
-]
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+__all__ = [n for n, v in list(globals().items()) if isinstance(v, type) and issubclass(v, Exception)]
+__all__ += _LAZY

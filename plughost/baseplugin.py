@@ -8,7 +8,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .auth import authorize
+from .request.auth import authorize
 
 if TYPE_CHECKING:
     from aiohttp.web_request import BaseRequest

@@ -1,7 +1,7 @@
 """Read and validate ``plughost.toml`` into frozen, typed objects.
 
 Reading uses the standard library's ``tomllib``; every error names the file,
-line and column (see :mod:`plughost.configfile` for writing).
+line and column (see :mod:`plughost.cli.configfile` for writing).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from .errors import ConfigError
 
 __all__ = [
     "AUTH_TYPES",
-    "DEFAULT_CONFIG_NAME",
     "AuthConfig",
     "AuthType",
     "Config",
@@ -32,7 +31,6 @@ __all__ = [
     "parse_config",
 ]
 
-DEFAULT_CONFIG_NAME: Final = "plughost.toml"
 AuthType = Literal["global", "plugin", "none"]
 AUTH_TYPES: Final = ("global", "plugin", "none")
 
@@ -137,7 +135,6 @@ def _resolve_key(apikey: str | None, apikey_env: str | None) -> str | None:
     return apikey or None
 
 
-_TYPE_NAMES: Final = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
 
 # key -> (accepted types, description); lists are validated element-wise as strings.
 _SERVER_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from .config import AUTH_TYPES
 from .errors import PluginError, PluginSetupError
-from .pipeline import HookSet, hook_functions
-from .routing import Route, Wrapper, _as_tuple, _methods
+from .request.pipeline import HookSet, hook_functions
+from .request.routes import Route, Wrapper, _as_tuple, _methods
 
 if TYPE_CHECKING:
     from .config import Config, PluginConfig

@@ -16,19 +16,20 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, TypeVar, final
 
-from .auth import authorize, expected_key
 from .config import Config, CorsConfig
-from .context import Context
-from .cors import Cors
 from .discovery import source_of
 from .errors import HTTPError, PlughostError, PluginError, RouteConflictError
 from .handle import PluginHandle
-from .loader import describe, short_traceback
-from .pipeline import DEFAULT_HOOKS, HookFunction, HookSet, compile_handler
-from .routing import Route, RouteTable, Wrapper
+from .reload.importer import describe, short_traceback
+from .reload.stage import PluginVersion, build_version
+from .request.auth import authorize, expected_key
+from .request.context import Context
+from .request.cors import Cors
+from .request.pipeline import DEFAULT_HOOKS, HookFunction, HookSet, compile_handler
+from .request.routes import Route, Wrapper
+from .request.table import RouteTable
 from .tasks import TaskStore
 from .typedefs import Handler
-from .versions import PluginVersion, build_version
 
 __all__ = ["Host", "LoadResult", "PluginState", "PluginStatus"]
 

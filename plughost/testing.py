@@ -176,7 +176,7 @@ async def plughost_client(aiohttp_client: Any) -> AsyncIterator[ClientFactory]:
         opened.append(host)
         reloader = None
         if reload:
-            from .reload import Reloader
+            from .reload.watch import Reloader
 
             reloader = Reloader(host, debounce=50, step=10)
             await reloader.start()

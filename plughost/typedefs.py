@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 if TYPE_CHECKING:
     from aiohttp.abc import AbstractMatchInfo
     from aiohttp.web_request import BaseRequest
     from aiohttp.web_response import StreamResponse
 
-__all__ = ["Callback", "Handler"]
+__all__ = ["Callback", "Handler", "WrapperPlugin"]
 
 #: an endpoint callback after normalisation: always a coroutine function
 Callback: TypeAlias = Callable[..., Awaitable[Any]]
 #: a route's compiled request handler
 Handler: TypeAlias = "Callable[[BaseRequest, AbstractMatchInfo], Awaitable[StreamResponse]]"
+
+
+@runtime_checkable
+class WrapperPlugin(Protocol):
+    """A Bottle-style route wrapper: ``apply`` returns the callback to call for ``route``.
+
+    It may also carry ``name``, ``api = 2``, ``setup(host)`` and ``close()``; a plain
+    callable taking the callback is a wrapper too.
+    """
+
+    def apply(self, callback: Callable[..., Any], route: Any) -> Callable[..., Any]: ...

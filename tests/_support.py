@@ -10,7 +10,7 @@ from aiohttp.test_utils import BaseTestServer, TestClient
 from aiohttp.web_runner import ServerRunner
 
 from plughost.host import Host
-from plughost.routing import Route
+from plughost.request.routes import Route
 from plughost.server import build_server
 from plughost.testing import host_of
 

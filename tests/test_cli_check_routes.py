@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from plughost.cli import cli
+from plughost.cli.commands import cli
 from plughost.testing import Project
 
 HELLO = """

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from plughost.cli import cli
+from plughost.cli.commands import cli
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 BEGIN = "<!-- BEGIN GENERATED REFERENCE: python tests/test_cli_docs.py -->"

@@ -32,7 +32,7 @@ def environment() -> dict[str, str]:
 
 
 def plughost_command(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from plughost.cli import main; main()", *args]
+    return [sys.executable, "-c", "from plughost.cli.commands import main; main()", *args]
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from plughost.cli import cli
+from plughost.cli.commands import cli
+from plughost.cli.scaffold import init_config
 from plughost.config import load_config
-from plughost.scaffold import init_config
 
 
 @pytest.fixture(autouse=True)

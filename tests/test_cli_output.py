@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from plughost.cli import cli
+from plughost.cli.commands import cli
 from plughost.errors import ConfigError
 from plughost.testing import Project
 
@@ -98,7 +98,7 @@ def test_config_from_the_environment(project: Project) -> None:
 
 _IMPORTS = """
 import json, sys
-from plughost.cli import cli
+from plughost.cli.commands import cli
 try:
     cli.main(sys.argv[1:], prog_name="plughost")
 except SystemExit:
@@ -135,7 +135,7 @@ def run_in_terminal(args: list[str], env: dict[str, str]) -> bytes:
     controller, terminal = pty.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     process = subprocess.Popen(
-        [sys.executable, "-c", "from plughost.cli import main; main()", *args],
+        [sys.executable, "-c", "from plughost.cli.commands import main; main()", *args],
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from plughost.cli import cli
+from plughost.cli.commands import cli
 from plughost.config import load_config
 from plughost.testing import Project
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from plughost import _sourcecache
-from plughost._sourcecache import analyse_cached
-from plughost._static import analyse
+from plughost.cli import sourcecache as _sourcecache
+from plughost.cli.sourcecache import analyse_cached
+from plughost.cli.static import analyse
 
 
 def source(tmp_path: Path, text: str, name: str = "plugin.py") -> Path:

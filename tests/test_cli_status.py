@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from plughost._status import fetch_status, server_url, status_address
+from plughost.cli.status import fetch_status, server_url, status_address
 from plughost.config import Config, ServerConfig
 
 

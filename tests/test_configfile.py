@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from plughost.config import load_config
-from plughost.configfile import (
+from plughost.cli.configfile import (
     MISSING,
     ConfigChangedError,
     add_plugin_section,
@@ -22,6 +21,7 @@ from plughost.configfile import (
     set_params,
     unset_params,
 )
+from plughost.config import load_config
 from plughost.errors import ConfigError
 
 HAND_WRITTEN = """\

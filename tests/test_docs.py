@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from plughost.cli import cli
+from plughost.cli.commands import cli
 from plughost.config import AuthConfig, CorsConfig, PluginConfig, ServerConfig
-from plughost.context import HOOK_NAMES, SINGLE_HOOKS, WRITABLE
+from plughost.request.context import HOOK_NAMES, SINGLE_HOOKS, WRITABLE
 from plughost.testing import ClientFactory
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -446,7 +446,7 @@ async def test_cli_disable_and_enable_on_running_server(
 ) -> None:
     from click.testing import CliRunner
 
-    from plughost.cli import cli
+    from plughost.cli.commands import cli
 
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project, reload=True)

@@ -20,7 +20,7 @@ from pytest_aiohttp import AiohttpClient
 
 import plughost
 from plughost.host import Host
-from plughost.routing import Route
+from plughost.request.routes import Route
 from plughost.testing import ClientFactory, ProjectFactory
 
 # A wrapper that records, in the JSON it returns, which wrappers ran and in

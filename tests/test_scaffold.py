@@ -8,10 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from plughost._static import analyse
-from plughost.config import parse_config
-from plughost.params import declared_params
-from plughost.scaffold import (
+from plughost.cli.scaffold import (
     EXAMPLE_PARAMS,
     KINDS,
     class_name,
@@ -19,6 +16,9 @@ from plughost.scaffold import (
     pytest_config,
     render,
 )
+from plughost.cli.static import analyse
+from plughost.config import parse_config
+from plughost.params import declared_params
 
 
 @pytest.mark.parametrize("kind", KINDS)

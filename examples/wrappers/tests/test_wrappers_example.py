@@ -8,7 +8,7 @@ from typing import Any
 import tomlkit
 from aiohttp.test_utils import TestClient
 
-from plughost.routing import Route
+from plughost.request.routes import Route
 from plughost.testing import ClientFactory, host_of
 
 CONFIG = Path(__file__).resolve().parents[1] / "plughost.toml"

@@ -6,11 +6,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._sourcecache import analyse_cached
-from ._static import SourceInfo, analyse
-from .config import Config, PluginConfig
-from .discovery import PluginSource, discover
-from .errors import PlughostError
+from ..config import Config, PluginConfig
+from ..discovery import PluginSource, discover
+from ..errors import PlughostError
+from .sourcecache import analyse_cached
+from .static import SourceInfo, analyse
 
 __all__ = ["PluginEntry", "entries", "entry", "require_known"]
 

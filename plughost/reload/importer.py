@@ -23,8 +23,8 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any, Final
 
-from .discovery import PluginSource
-from .errors import PluginError, PluginImportError
+from ..discovery import PluginSource
+from ..errors import PluginError, PluginImportError
 
 __all__ = [
     "ImportedPlugin",

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ._render import format_value
-from .config import Config
-from .errors import ParamsError
+from ..config import Config
+from ..errors import ParamsError
+from .render import format_value
 
 __all__ = ["Assignment", "AssignmentError", "checked_values", "parse_assignment"]
 
@@ -72,8 +72,8 @@ def checked_values(config: Config, name: str, assignments: Sequence[Assignment])
     """
     import difflib
 
-    from .discovery import source_of
-    from .params import check_value, declared_params, hint_from_source
+    from ..discovery import source_of
+    from ..params import check_value, declared_params, hint_from_source
 
     values = {a.key: a.value for a in assignments}
     source = source_of(config.plugins_dir, name)

@@ -1,7 +1,7 @@
 """The data behind ``plugins list``, ``plugins show``, ``check`` and ``routes``.
 
 Each view is built once as plain JSON-ready data; ``--json`` prints it and
-:mod:`plughost._render` prints it for people, so the two never disagree.
+:mod:`plughost.cli.render` prints it for people, so the two never disagree.
 The shapes are documented in docs/cli.md and are part of the public interface.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._project import PluginEntry
-from .config import Config
+from ..config import Config
+from .project import PluginEntry
 
 if TYPE_CHECKING:
     from .inspection import PluginReport, RouteInfo
@@ -91,7 +91,7 @@ def list_view(
 
 
 def _params(plugin: PluginEntry) -> list[JSON]:
-    from .params import declared_params
+    from ..params import declared_params
 
     declared = declared_params(plugin.source.path) if plugin.source else None
     configured = dict(plugin.params)
@@ -185,7 +185,7 @@ def show_view(
 
 def check_view(config: Config, reports: Mapping[str, PluginReport]) -> JSON:
     """The ``check --json`` document: enabled plugins missing on disk, then load errors."""
-    from .discovery import source_of
+    from ..discovery import source_of
 
     problems: list[JSON] = []
     missing = set()

@@ -1,4 +1,4 @@
-"""The views of :mod:`plughost._views`, printed for people."""
+"""The views of :mod:`plughost.cli.views`, printed for people."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from ._console import Cell, info, print_table, styled
+from .console import Cell, info, print_table, styled
 
 __all__ = [
     "display",

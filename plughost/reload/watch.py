@@ -18,11 +18,11 @@ from typing import Final
 
 from watchfiles import Change, DefaultFilter, awatch
 
-from .config import Config, load_config
-from .discovery import is_plugin_name, source_of
-from .errors import ConfigError
-from .host import Host, LoadResult, PluginState
-from .loader import helper_imports, namespace_for
+from ..config import Config, load_config
+from ..discovery import is_plugin_name, source_of
+from ..errors import ConfigError
+from ..host import Host, LoadResult, PluginState
+from .importer import helper_imports, namespace_for
 
 __all__ = ["PluginFilter", "Reloader", "plugins_touched"]
 

@@ -1,4 +1,4 @@
-"""Remember what :func:`plughost._static.analyse` found, as Python remembers byte-code.
+"""Remember what :func:`plughost.cli.static.analyse` found, as Python remembers byte-code.
 
 ``plughost plugins list`` reads every plugin's source on each run; parsing is
 most of its own cost. The results are kept in ``plugins/__pycache__/``, keyed by
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from ._static import SourceInfo, analyse
+from .static import SourceInfo, analyse
 
 __all__ = ["CACHE_NAME", "analyse_cached"]
 

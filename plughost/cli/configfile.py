@@ -37,8 +37,8 @@ from typing import Any, Final
 import tomlkit
 from tomlkit.items import AoT, InlineTable, Table
 
-from .config import Config, locate, parse_config
-from .errors import ConfigError
+from ..config import Config, locate, parse_config
+from ..errors import ConfigError
 
 __all__ = [
     "MISSING",

@@ -12,29 +12,20 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .config import Config
+from .. import urls
+from ..config import Config
+from ..urls import STATUS_PATH
 
 __all__ = ["STATUS_PATH", "TIMEOUT", "fetch_status", "server_url", "status_address"]
 
-STATUS_PATH: Final = "/_plughost/status"
 #: seconds to wait for a server before showing the plugins without live status
 TIMEOUT: Final = 0.3
-_WILDCARDS: Final = {
-    "": "127.0.0.1",
-    "0.0.0.0": "127.0.0.1",
-    "::": "::1",
-    "localhost": "127.0.0.1",
-}
 _LIMIT: Final = 4 * 1024 * 1024
 
 
 def server_url(config: Config, path: str = "") -> str:
     """The URL a person opens to reach ``path`` on a server running ``config``."""
-    bind = config.server.host
-    host = _WILDCARDS.get(bind, bind) if bind != "localhost" else bind
-    if ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{config.server.port}{path}"
+    return urls.server_url(config.server.host, config.server.port, path)
 
 
 def status_address(config: Config) -> tuple[str, int] | None:
@@ -44,7 +35,7 @@ def status_address(config: Config) -> tuple[str, int] | None:
     another address is not asked.
     """
     bind = config.server.host
-    host = _WILDCARDS.get(bind, bind)
+    host = urls.WILDCARDS.get(bind, "127.0.0.1" if bind == "localhost" else bind)
     try:
         if not ipaddress.ip_address(host).is_loopback:
             return None

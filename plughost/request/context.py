@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from .errors import PluginError
+from ..errors import PluginError
 
 if TYPE_CHECKING:
     from aiohttp.web_request import BaseRequest
     from aiohttp.web_response import StreamResponse
 
-    from .routing import Route
-    from .typedefs import Callback
+    from ..typedefs import Callback
+    from .routes import Route
 
 __all__ = ["HOOK_NAMES", "SINGLE_HOOKS", "WRITABLE", "CheckedContext", "Context"]
 
@@ -55,7 +55,7 @@ class Context:
 
     Attributes:
         request: the aiohttp request.
-        route: the matched :class:`~plughost.routing.Route`.
+        route: the matched :class:`~plughost.request.routes.Route`.
         params: path parameters from the route's rule.
         input: keyword arguments for the endpoint, built by ``read_input``.
         output: what the endpoint returned.

@@ -15,19 +15,19 @@ from dataclasses import dataclass, field
 from types import MappingProxyType, ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .auth import expected_key
-from .baseplugin import BasePlugin
-from .discovery import PluginSource
-from .errors import PluginError, PluginSetupError
-from .handle import PluginHandle, await_maybe
-from .loader import ImportedPlugin, blame_exception, import_plugin, module_objects
-from .params import PARAMS_CLASS, validate_params
-from .pipeline import HookSet, hook_functions
-from .routing import ROUTES_ATTRIBUTE, RouteSpec
+from ..baseplugin import BasePlugin
+from ..discovery import PluginSource
+from ..errors import PluginError, PluginSetupError
+from ..handle import PluginHandle, await_maybe
+from ..params import PARAMS_CLASS, validate_params
+from ..request.auth import expected_key
+from ..request.pipeline import HookSet, hook_functions
+from ..request.routes import ROUTES_ATTRIBUTE, RouteSpec
+from .importer import ImportedPlugin, blame_exception, import_plugin, module_objects
 
 if TYPE_CHECKING:
-    from .config import PluginConfig
-    from .host import Host
+    from ..config import PluginConfig
+    from ..host import Host
 
 __all__ = ["PluginVersion", "build_version"]
 

@@ -11,7 +11,7 @@ from .pipeline import HookFunction, HookSet
 if TYPE_CHECKING:
     from aiohttp.web_request import BaseRequest
 
-    from .config import CorsConfig
+    from ..config import CorsConfig
     from .context import Context
 
 __all__ = ["Cors"]

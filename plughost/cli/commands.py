@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import click
 
-from . import __version__
-from ._console import echo_json, info, styled, warn
-from ._render import display
-from .errors import ConfigError, PlughostError
+from .. import __version__
+from ..errors import ConfigError, PlughostError
+from .console import echo_json, info, styled, warn
+from .render import display
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
-    from .config import Config
+    from ..config import Config
     from .inspection import PluginReport
 
 __all__ = ["cli", "main"]
@@ -43,7 +43,7 @@ class Settings:
     debug: bool
 
     def load(self) -> Config:
-        from .config import load_config
+        from ..config import load_config
 
         return load_config(self.config_path)
 
@@ -98,8 +98,8 @@ def _complete_plugins(
     from click.shell_completion import CompletionItem
 
     try:
-        from ._project import entries
-        from .config import load_config
+        from ..config import load_config
+        from .project import entries
 
         root = ctx.find_root()
         path = root.params.get("config_path") or os.environ.get("PLUGHOST_CONFIG") or DEFAULT_CONFIG
@@ -170,10 +170,10 @@ def init(settings: Settings, directory: Path | None, force: bool) -> None:
 
     DIRECTORY defaults to the folder of --config (the current folder).
     """
-    from ._scaffolding import write_pytest_config
-    from .config import parse_config
+    from ..config import parse_config
     from .configfile import create_config
     from .scaffold import init_config
+    from .scaffolding import write_pytest_config
 
     path = (directory / DEFAULT_CONFIG).absolute() if directory else settings.config_path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,8 +206,8 @@ def init(settings: Settings, directory: Path | None, force: bool) -> None:
 @pass_settings
 def new(settings: Settings, name: str, kind: str) -> None:
     """Scaffold plugins/NAME.py, a test for it, and an enabled [plugins.NAME] section."""
-    from ._scaffolding import create_plugin
-    from ._status import server_url
+    from .scaffolding import create_plugin
+    from .status import server_url
 
     config = settings.load()
     created = create_plugin(config, name, kind)
@@ -232,7 +232,7 @@ def run(
 ) -> None:
     """Serve the project's enabled plugins until Ctrl-C."""
     config = settings.load()
-    from .server import serve
+    from ..server import serve
 
     serve(config, host=host, port=port, reload=reload, access_log=False if no_access_log else None)
 
@@ -261,10 +261,10 @@ def list_plugins(settings: Settings, as_json: bool, check: bool) -> None:
     Reads the config and the plugins folder; no plugin is imported unless
     --check is given. A running server for this config adds live status.
     """
-    from ._project import entries
-    from ._render import print_plugin_list
-    from ._status import fetch_status, server_url
-    from ._views import list_view
+    from .project import entries
+    from .render import print_plugin_list
+    from .status import fetch_status, server_url
+    from .views import list_view
 
     config = settings.load()
     found = entries(config)
@@ -297,10 +297,10 @@ def show(settings: Settings, name: str, as_json: bool) -> None:
     An enabled plugin is imported to list what it registers; a disabled one
     is read from source only.
     """
-    from ._project import entry
-    from ._render import print_plugin
-    from ._status import fetch_status
-    from ._views import show_view
+    from .project import entry
+    from .render import print_plugin
+    from .status import fetch_status
+    from .views import show_view
 
     config = settings.load()
     plugin = entry(config, name)
@@ -320,9 +320,9 @@ def show(settings: Settings, name: str, as_json: bool) -> None:
 
 
 def _edit_names(settings: Settings, names: Sequence[str], enabled: bool) -> None:
-    from ._project import require_known
+    from ..discovery import source_of
     from .configfile import set_enabled
-    from .discovery import source_of
+    from .project import require_known
 
     config = settings.load()
     require_known(config, names)
@@ -376,10 +376,10 @@ def set_(settings: Settings, name: str, assignments: tuple[str, ...]) -> None:
     tags='["a", "b"]' a list, name='"x"' a string; a bare word is a string.
     When the plugin declares Params, each value is checked before writing.
     """
-    from ._assign import AssignmentError, checked_values, parse_assignment
-    from ._project import require_known
-    from ._render import format_value
+    from .assign import AssignmentError, checked_values, parse_assignment
     from .configfile import MISSING, set_params
+    from .project import require_known
+    from .render import format_value
 
     try:
         parsed = [parse_assignment(text) for text in assignments]
@@ -407,9 +407,9 @@ def unset(settings: Settings, name: str, keys: tuple[str, ...]) -> None:
 
     A key that is not set is an error, and nothing is written.
     """
-    from ._project import require_known
-    from ._render import format_value
     from .configfile import unset_params
+    from .project import require_known
+    from .render import format_value
 
     config = settings.load()
     require_known(config, [name])
@@ -428,8 +428,8 @@ def check(settings: Settings, as_json: bool) -> None:
 
     Exits 1 when there is any problem, so it can gate a CI job.
     """
-    from ._render import print_problems
-    from ._views import check_view
+    from .render import print_problems
+    from .views import check_view
 
     try:
         config = settings.load()
@@ -470,8 +470,8 @@ def routes(settings: Settings, as_json: bool) -> None:
 
     Imports every enabled plugin in isolation; exits 1 when one fails to load.
     """
-    from ._render import print_routes
-    from ._views import routes_view
+    from .render import print_routes
+    from .views import routes_view
 
     config = settings.load()
     reports = _inspect(config)

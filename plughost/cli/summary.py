@@ -6,7 +6,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from .host import Host, PluginState
+from ..host import Host, PluginState
 
 __all__ = ["print_summary"]
 

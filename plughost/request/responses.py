@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from .errors import HTTPError
+from ..errors import HTTPError
 
 __all__ = [
     "UnsendableOutputError",

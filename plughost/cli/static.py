@@ -4,7 +4,7 @@
 module's syntax tree instead: ``BasePlugin`` subclasses make an endpoint,
 module-level hook functions a hook plugin, ``install(...)`` or a class with
 ``apply`` a wrapper. Code that registers things dynamically is not seen; the
-imported view is :mod:`plughost.inspection`.
+imported view is :mod:`plughost.cli.inspection`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from .context import HOOK_NAMES
+from ..request.context import HOOK_NAMES
 
 __all__ = ["KIND_NAMES", "SourceInfo", "analyse"]
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from ..config import Config
+from ..errors import PluginNameError
 from . import configfile, scaffold
-from .config import Config
-from .errors import PluginNameError
 
 __all__ = ["NewPlugin", "check_name", "create_plugin", "write_pytest_config"]
 

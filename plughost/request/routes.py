@@ -1,10 +1,8 @@
-"""Routes, their cached wrapper chains, and immutable route-table snapshots.
+"""Routes and their cached wrapper chains.
 
 A :class:`Route` follows Bottle's contract: ``call`` is the callback wrapped by
 every applicable wrapper plugin, built on first use and cached until
-:meth:`Route.reset`. A :class:`RouteTable` is a frozen aiohttp
-``UrlDispatcher`` over a set of routes; the host swaps whole tables, never
-edits one.
+:meth:`Route.reset`.
 """
 
 from __future__ import annotations
@@ -17,17 +15,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, final
 
-from aiohttp.abc import AbstractMatchInfo
-from aiohttp.web_urldispatcher import AbstractRoute, UrlDispatcher
-
-from .errors import BadRequest, PluginError, RouteConflictError
-from .typedefs import Callback, Handler
+from ..errors import BadRequest, PluginError
+from ..typedefs import Callback, Handler
 
 if TYPE_CHECKING:
-    from aiohttp.web_request import BaseRequest, Request
-    from aiohttp.web_response import StreamResponse
+    pass
 
-__all__ = ["ROUTES_ATTRIBUTE", "Route", "RouteSpec", "RouteTable", "route"]
+__all__ = ["ROUTES_ATTRIBUTE", "Route", "RouteSpec", "Wrapper", "route"]
 
 ROUTES_ATTRIBUTE: Final = "__plughost_routes__"
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -231,7 +225,7 @@ class Route:
         self._call: Callback | None = None
         #: the wrappers whose code is in ``call`` (not those that returned it unchanged)
         self.wrapped_by: list[Wrapper] = []
-        #: the compiled request handler; see plughost.pipeline
+        #: the compiled request handler; see plughost.request.pipeline
         self.handler: Handler | None = None
         #: the plugin version serving this route
         self.owner: Any = None
@@ -309,82 +303,3 @@ def _skipped(wrapper: Wrapper, skip: tuple[object, ...]) -> bool:
         if isinstance(item, type) and isinstance(plugin, item):
             return True
     return False
-
-
-@final
-class RouteTable:
-    """An immutable snapshot of routes over a frozen aiohttp ``UrlDispatcher``.
-
-    Built with the ``previous`` snapshot, it reuses the aiohttp resource (and its
-    aiohttp routes) of every rule served by the very same :class:`Route` objects as
-    there, so publishing after one plugin changed builds aiohttp routes for that
-    plugin only, and costs one ``register_resource`` per other rule.
-
-    Raises:
-        RouteConflictError: two routes claim the same method and rule.
-    """
-
-    __slots__ = ("_by_route", "_by_rule", "_router", "routes")
-
-    def __init__(self, routes: Iterable[Route] = (), previous: RouteTable | None = None) -> None:
-        self.routes: tuple[Route, ...] = tuple(routes)
-        self._router = UrlDispatcher()
-        self._by_route: dict[AbstractRoute, Route] = {}
-        #: rule -> (its routes in order, its aiohttp resource, that resource's routes)
-        self._by_rule: dict[str, tuple[list[Route], Any, dict[AbstractRoute, Route]]] = {}
-        claimed: dict[tuple[str, str], Route] = {}
-        groups: dict[str, list[Route]] = {}
-        for item in self.routes:
-            key = (item.method, item.rule)
-            other = claimed.get(key)
-            if other is not None:
-                raise RouteConflictError(
-                    f"{item.method} {item.rule} is claimed by {_owner(other)} and {_owner(item)}",
-                    plugin=item.plugin,
-                    hint="change one of the rules, or disable one of the plugins",
-                )
-            claimed[key] = item
-            groups.setdefault(item.rule, []).append(item)
-        reusable = previous._by_rule if previous is not None else {}
-        for rule, group in groups.items():
-            kept = reusable.get(rule)
-            # Route compares by identity: == means the very same Route objects, in order
-            if kept is not None and kept[0] == group:
-                self._router.register_resource(kept[1])
-                self._by_route.update(kept[2])
-                self._by_rule[rule] = kept
-                continue
-            try:
-                resource = self._router.add_resource(rule)
-            except ValueError as error:
-                raise PluginError(
-                    f"bad route rule {rule!r}: {error}", plugin=group[0].plugin
-                ) from None
-            own: dict[AbstractRoute, Route] = {
-                resource.add_route(item.method, _unused): item for item in group
-            }
-            for item in group:
-                if item.method == "GET" and ("HEAD", rule) not in claimed:
-                    own[resource.add_route("HEAD", _unused)] = item
-            self._by_rule[rule] = (group, resource, own)
-            self._by_route.update(own)
-        self._router.freeze()
-
-    async def resolve(self, request: BaseRequest) -> tuple[Route | None, AbstractMatchInfo]:
-        """The route for ``request`` and aiohttp's match info (path params, or the 404/405)."""
-        match = await self._router.resolve(request)  # type: ignore[arg-type]
-        return self._by_route.get(match.route), match
-
-    def __iter__(self) -> Iterator[Route]:
-        return iter(self.routes)
-
-    def __len__(self) -> int:
-        return len(self.routes)
-
-
-def _owner(item: Route) -> str:
-    return f"plugin {item.plugin!r}" if item.plugin else "the host"
-
-
-async def _unused(request: Request) -> StreamResponse:  # pragma: no cover
-    raise AssertionError("plughost dispatches routes itself")

@@ -7,12 +7,12 @@ import logging
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, Final
 
-from .errors import Unauthorized
+from ..errors import Unauthorized
 
 if TYPE_CHECKING:
     from aiohttp.web_request import BaseRequest
 
-    from .config import AuthType, Config
+    from ..config import AuthType, Config
 
 __all__ = ["KEY_ARGUMENT", "authorize", "expected_key", "key_from", "keys_equal"]
 

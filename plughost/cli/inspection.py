@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Config
-from .context import HOOK_NAMES
-from .host import Host
-from .pipeline import effective_hooks
+from ..config import Config
+from ..host import Host
+from ..request.context import HOOK_NAMES
+from ..request.pipeline import effective_hooks
 
 __all__ = ["PluginReport", "RouteInfo", "inspect_project"]
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
+from ..errors import BadRequest
 from .context import HOOK_NAMES, SINGLE_HOOKS, CheckedContext, Context
-from .errors import BadRequest
 from .responses import error_response, exception_response, to_response
 
 if TYPE_CHECKING:
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from aiohttp.web_request import BaseRequest
     from aiohttp.web_response import StreamResponse
 
-    from .routing import Route
-    from .typedefs import Handler
+    from ..typedefs import Handler
+    from .routes import Route
 
 __all__ = [
     "DEFAULT_HOOKS",

@@ -1,0 +1,28 @@
+"""Where a server is reached: the one place that builds a server's URL and names its paths."""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["STATUS_PATH", "WILDCARDS", "server_url"]
+
+#: the host's own status endpoint; plugins cannot claim it
+STATUS_PATH: Final = "/_plughost/status"
+#: what a client dials for a server bound to every address
+WILDCARDS: Final = {
+    "": "127.0.0.1",
+    "0.0.0.0": "127.0.0.1",
+    "::": "::1",
+}
+
+
+def server_url(bind: str, port: int, path: str = "") -> str:
+    """The URL a person opens to reach ``path`` on a server bound to ``bind``:``port``.
+
+    >>> server_url("0.0.0.0", 8080, "/hello")
+    'http://127.0.0.1:8080/hello'
+    """
+    host = WILDCARDS.get(bind, bind)
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}{path}"
