@@ -85,5 +85,9 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
 
-__all__ = [n for n, v in list(globals().items()) if isinstance(v, type) and issubclass(v, Exception)]
+__all__ = [
+    name
+    for name, value in list(globals().items())
+    if isinstance(value, type) and issubclass(value, Exception)
+]
 __all__ += _LAZY

@@ -135,7 +135,6 @@ def _resolve_key(apikey: str | None, apikey_env: str | None) -> str | None:
     return apikey or None
 
 
-
 # key -> (accepted types, description); lists are validated element-wise as strings.
 _SERVER_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "host": (str, "a string"),
