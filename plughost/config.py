@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, NoReturn, cast
 
 from .discovery import is_plugin_name
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
 
 __all__ = [
     "AUTH_TYPES",
@@ -316,10 +316,7 @@ class _Validator:
 
     def _unknown(self, where: tuple[str, ...], key: str, known: tuple[str, ...]) -> NoReturn:
         dotted = ".".join((*where, key))
-        import difflib
-
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+        hint = did_you_mean(key, known, f"known keys: {', '.join(known)}")
         self.fail(where, key, f"unknown key {dotted!r}", hint=hint)
 
 

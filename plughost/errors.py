@@ -23,6 +23,7 @@ The second is for plugin code answering a request::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -186,3 +187,15 @@ class NotFound(_NamedHTTPError):
     """404: nothing here."""
 
     default_status = 404
+
+
+def did_you_mean(word: str, known: Iterable[str], otherwise: str | None = None) -> str | None:
+    """A hint naming the known word nearest to ``word``, or ``otherwise`` when none is near.
+
+    >>> did_you_mean("prot", ["port", "host"])
+    "did you mean 'port'?"
+    """
+    import difflib
+
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f"did you mean {close[0]!r}?" if close else otherwise

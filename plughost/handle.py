@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from .config import AUTH_TYPES
 from .errors import PluginError, PluginSetupError
@@ -20,10 +20,9 @@ from .request.routes import Route, Wrapper, _as_tuple, _methods
 
 if TYPE_CHECKING:
     from .config import Config, PluginConfig
-    from .host import Host
-    from .tasks import TaskGroup
+    from .tasks import TaskGroup, TaskStore
 
-__all__ = ["PluginHandle", "await_maybe"]
+__all__ = ["HostServices", "PluginHandle", "await_maybe"]
 
 logger: Final = logging.getLogger("plughost.host")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -34,6 +33,32 @@ async def await_maybe(value: object) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
+
+
+class HostServices(Protocol):
+    """What a :class:`PluginHandle` needs from its host (:class:`plughost.Host` provides it)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def tasks(self) -> TaskStore: ...
+
+    def installed(self) -> Sequence[Wrapper]: ...
+
+    def routes_using(self, wrappers: Iterable[Wrapper]) -> list[Route]: ...
+
+    def is_live(self, handle: PluginHandle) -> bool: ...
+
+    def wrappers_changed(
+        self,
+        handle: PluginHandle,
+        *,
+        added: Iterable[Wrapper] = (),
+        affected: Iterable[Route] = (),
+    ) -> None: ...
+
+    def hooks_changed(self, handle: PluginHandle) -> None: ...
 
 
 class PluginHandle:
@@ -48,7 +73,7 @@ class PluginHandle:
 
     def __init__(
         self,
-        host: Host,
+        host: HostServices,
         name: str | None,
         params: Any = None,
         plugin_config: PluginConfig | None = None,
@@ -163,13 +188,13 @@ class PluginHandle:
         close = getattr(plugin, "close", None)
         if callable(close):
             self._closers.append((f"wrapper {wrapper.label!r}", close))
-        self.host._wrappers_changed(self, added=[wrapper])
+        self.host.wrappers_changed(self, added=[wrapper])
         return plugin
 
     def uninstall(self, plugin: object) -> list[object]:
         """Remove this plugin's wrappers matching ``plugin`` (instance, name, type or True)."""
         removed = [w for w in self.wrappers if _matches(w, plugin)]
-        affected = self.host.routes_using(removed) if self.host._is_live(self) else []
+        affected = self.host.routes_using(removed) if self.host.is_live(self) else []
         for wrapper in removed:
             self.wrappers.remove(wrapper)
             for index, (label, close) in enumerate(self._closers):
@@ -178,7 +203,7 @@ class PluginHandle:
                     _close_now(label, close)
                     break
         if removed:
-            self.host._wrappers_changed(self, affected=affected)
+            self.host.wrappers_changed(self, affected=affected)
         return [w.plugin for w in removed]
 
     def add_hooks(self, source: object) -> object:
@@ -191,12 +216,21 @@ class PluginHandle:
                 hint="see plughost.HOOK_NAMES for the eleven hook names",
             )
         self.hooks.append(HookSet(self.name or "plughost", source, functions))
-        self.host._hooks_changed(self)
+        self.host.hooks_changed(self)
         return source
 
-    def on_close(self, callback: Callable[[], object | Awaitable[object]], label: str) -> None:
-        """Run ``callback`` (sync or async) when this plugin is closed."""
-        self._closers.append((label, callback))
+    def on_close(
+        self, callback: Callable[[], object | Awaitable[object]], label: str, *, last: bool = False
+    ) -> None:
+        """Run ``callback`` (sync or async) when this plugin is closed.
+
+        Callbacks run last registered first; ``last=True`` runs this one after all others
+        (the plugin module's own ``close()``).
+        """
+        if last:
+            self._closers.insert(0, (label, callback))
+        else:
+            self._closers.append((label, callback))
 
     async def aclose(self) -> None:
         """Call every close callback once, last registered first; errors are gathered."""

@@ -29,7 +29,7 @@ from .request.pipeline import DEFAULT_HOOKS, HookFunction, HookSet, compile_hand
 from .request.routes import Route, Wrapper
 from .request.table import RouteTable
 from .tasks import TaskStore
-from .typedefs import Handler
+from .typedefs import Handler, Inflight
 
 __all__ = ["Host", "LoadResult", "PluginState", "PluginStatus"]
 
@@ -190,7 +190,7 @@ class Host:
             owners = {w.owner for w in route.wrapped_by}
             owners.update(hooks.owner for hooks in hook_sets)
             owners.discard(route.plugin)
-            holders = [v for name, v in self._versions.items() if name in owners]
+            holders: list[Inflight] = [v for n, v in self._versions.items() if n in owners]
             if route.owner is not None:
                 holders.append(route.owner)
             route.holders = tuple(holders)
@@ -448,26 +448,30 @@ class Host:
                 routes.append(Route(path, method, _unavailable(name), plugin=name))
         return routes
 
-    def _is_live(self, handle: PluginHandle) -> bool:
+    def is_live(self, handle: PluginHandle) -> bool:
+        """True when ``handle`` belongs to the host or to a plugin's serving version."""
         if handle is self._own:
             return True
         version = self._versions.get(handle.name or "")
         return version is not None and version.handle is handle
 
-    def _wrappers_changed(
+    def wrappers_changed(
         self, handle: PluginHandle, *, added: Iterable[Wrapper] = (), affected: Iterable[Route] = ()
     ) -> None:
-        if self._is_live(handle):
+        """A live handle installed or removed wrappers: reset the routes they touch."""
+        if self.is_live(handle):
             self._installed = tuple(w for h in self._live_handles() for w in h.wrappers)
             for route in [*affected, *self.routes_using(added)]:
                 route.reset()
 
     def routes_using(self, wrappers: Iterable[Wrapper]) -> list[Route]:
+        """The served routes that ``wrappers`` apply to."""
         wanted = list(wrappers)
         return [r for r in self.table.routes if any(r.applies(w) for w in wanted)]
 
-    def _hooks_changed(self, handle: PluginHandle) -> None:
-        if self._is_live(handle):
+    def hooks_changed(self, handle: PluginHandle) -> None:
+        """A live handle added hooks: publish, so every route is compiled again."""
+        if self.is_live(handle):
             self._publish(reset_all=True)
 
 

@@ -6,11 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 if TYPE_CHECKING:
+    import asyncio
+
     from aiohttp.abc import AbstractMatchInfo
     from aiohttp.web_request import BaseRequest
     from aiohttp.web_response import StreamResponse
 
-__all__ = ["Callback", "Handler", "WrapperPlugin"]
+__all__ = ["Callback", "Handler", "Inflight", "WrapperPlugin"]
 
 #: an endpoint callback after normalisation: always a coroutine function
 Callback: TypeAlias = Callable[..., Awaitable[Any]]
@@ -27,3 +29,17 @@ class WrapperPlugin(Protocol):
     """
 
     def apply(self, callback: Callable[..., Any], route: Any) -> Callable[..., Any]: ...
+
+
+class Inflight(Protocol):
+    """One plugin version as the request entry counts the requests inside it.
+
+    The entry adds one to ``inflight`` of every version a route's handler runs, and
+    takes it away when the request ends; once ``draining`` is set (a newer version
+    replaced this one), the last request out sets ``drained``. See
+    :mod:`plughost.reload.retire`.
+    """
+
+    inflight: int
+    draining: bool
+    drained: asyncio.Event

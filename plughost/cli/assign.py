@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..config import Config
-from ..errors import ParamsError
+from ..errors import ParamsError, did_you_mean
 from .render import format_value
 
 __all__ = ["Assignment", "AssignmentError", "checked_values", "parse_assignment"]
@@ -70,7 +70,6 @@ def checked_values(config: Config, name: str, assignments: Sequence[Assignment])
     Raises:
         ParamsError: a key the plugin does not declare, or a value of the wrong type.
     """
-    import difflib
 
     from ..discovery import source_of
     from ..params import check_value, declared_params, hint_from_source
@@ -85,14 +84,11 @@ def checked_values(config: Config, name: str, assignments: Sequence[Assignment])
         where = f"plugins.{name}.params.{key}"
         spec = declared.get(key)
         if spec is None:
-            close = difflib.get_close_matches(key, list(declared), n=1)
             error = ParamsError(
                 f"{where}: the plugin's Params declares no {key!r}", plugin=name, key=key
             )
-            error.hint = (
-                f"did you mean {close[0]!r}?"
-                if close
-                else f"it declares: {', '.join(declared) or 'nothing'}"
+            error.hint = did_you_mean(
+                key, declared, f"it declares: {', '.join(declared) or 'nothing'}"
             )
             raise error
         hint = hint_from_source(spec.type)

@@ -23,7 +23,6 @@ Example::
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import re
 import sys
@@ -38,7 +37,7 @@ import tomlkit
 from tomlkit.items import AoT, InlineTable, Table
 
 from ..config import Config, locate, parse_config
-from ..errors import ConfigError
+from ..errors import ConfigError, did_you_mean
 
 __all__ = [
     "MISSING",
@@ -202,13 +201,8 @@ class ConfigDocument:
         """
         current = self.params(name)
         if key not in current:
-            close = difflib.get_close_matches(key, list(current), n=1)
-            hint = (
-                f"did you mean {close[0]!r}?"
-                if close
-                else f"set keys: {', '.join(current)}"
-                if current
-                else None
+            hint = did_you_mean(
+                key, current, f"set keys: {', '.join(current)}" if current else None
             )
             line, col = locate(self.text, ("plugins", name, "params"), None)
             if line is None:

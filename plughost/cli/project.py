@@ -8,7 +8,7 @@ from typing import Any
 
 from ..config import Config, PluginConfig
 from ..discovery import PluginSource, discover
-from ..errors import PlughostError
+from ..errors import PlughostError, did_you_mean
 from .sourcecache import analyse_cached
 from .static import SourceInfo, analyse
 
@@ -90,20 +90,18 @@ def require_known(config: Config, names: Iterable[str]) -> None:
     Raises:
         PlughostError: naming the first unknown plugin and the nearest known one.
     """
-    import difflib
-
     known = [p.name for p in config.plugins]
     known.extend(name for name in discover(config.plugins_dir) if name not in known)
     for name in names:
         if name in known:
             continue
-        close = difflib.get_close_matches(name, known, n=1)
-        if close:
-            hint = f"did you mean {close[0]!r}?"
-        elif known:
-            hint = f"known plugins: {', '.join(known)}"
-        else:
-            hint = "create one with `plughost new NAME`"
+        hint = did_you_mean(
+            name,
+            known,
+            f"known plugins: {', '.join(known)}"
+            if known
+            else "create one with `plughost new NAME`",
+        )
         raise PlughostError(
             f"no plugin named {name!r} in {config.plugins_dir} or in {config.path}", hint=hint
         )

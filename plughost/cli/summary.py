@@ -2,44 +2,32 @@
 
 from __future__ import annotations
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Final
 
-from ..host import Host, PluginState
+from .console import Cell, info, print_table, styled
+
+if TYPE_CHECKING:
+    from ..host import Host
 
 __all__ = ["print_summary"]
 
-_STYLE = {
-    PluginState.LOADED: "green",
-    PluginState.ERROR: "red",
-    PluginState.DISABLED: "dim",
-    PluginState.MISSING: "yellow",
-}
+_STYLE: Final = {"loaded": "green", "error": "red", "disabled": "dim", "missing": "yellow"}
 
 
 def print_summary(host: Host, url: str, *, reload: bool) -> None:
-    console = Console(highlight=False)
-    plain = not console.is_terminal or console.no_color
-    table = Table(
-        title="plughost",
-        title_justify="left",
-        box=None if plain else box.HEAVY_HEAD,
-        show_edge=not plain,
-    )
-    table.add_column("plugin")
-    table.add_column("status")
-    table.add_column("routes")
+    """One table row per route of each plugin, the error of a plugin that failed, the URL."""
     routes_by_plugin: dict[str, list[str]] = {}
     for route in host.routes:
         if route.plugin:
             routes_by_plugin.setdefault(route.plugin, []).append(f"{route.method} {route.rule}")
+    rows: list[list[Cell]] = []
     for name, status in host.status().items():
-        state = status.state
-        text = f"[{_STYLE[state]}]{state.value}[/]"
+        state = status.state.value
+        routes = routes_by_plugin.get(name) or [""]
+        rows.append([name, (state, _STYLE.get(state, "")), routes[0]])
+        rows.extend(["", "", more] for more in routes[1:])
         if status.error:
-            text += f"\n[red]{status.error}[/]"
-        table.add_row(name, text, "\n".join(routes_by_plugin.get(name, [])))
-    console.print(table)
+            rows.append(["", (status.error.splitlines()[0], "red"), ""])
+    print_table(("plugin", "status", "routes"), rows)
     mode = " (reloading on change)" if reload else ""
-    console.print(f"Serving on [bold]{url}[/]{mode}; press Ctrl-C to stop")
+    info(f"Serving on {styled(url, 'bold')}{mode}; press Ctrl-C to stop")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..baseplugin import BasePlugin
 from ..discovery import PluginSource
 from ..errors import PluginError, PluginSetupError
-from ..handle import PluginHandle, await_maybe
+from ..handle import HostServices, PluginHandle, await_maybe
 from ..params import PARAMS_CLASS, validate_params
 from ..request.auth import expected_key
 from ..request.pipeline import HookSet, hook_functions
@@ -27,7 +27,6 @@ from .importer import ImportedPlugin, blame_exception, import_plugin, module_obj
 
 if TYPE_CHECKING:
     from ..config import PluginConfig
-    from ..host import Host
 
 __all__ = ["PluginVersion", "build_version"]
 
@@ -71,7 +70,7 @@ class PluginVersion:
 
 
 async def build_version(
-    host: Host, plugin_config: PluginConfig, source: PluginSource, number: int
+    host: HostServices, plugin_config: PluginConfig, source: PluginSource, number: int
 ) -> PluginVersion:
     """Import and set up one plugin, staged; nothing live changes.
 
@@ -109,7 +108,7 @@ async def build_version(
                 ) from error
         close = getattr(module, "close", None)
         if callable(close):
-            handle._closers.insert(0, (f"plugin {source.name!r}", close))
+            handle.on_close(close, f"plugin {source.name!r}", last=True)
     except BaseException:
         imported.rollback()
         try:
@@ -128,7 +127,7 @@ def _roll_back(importing: asyncio.Future[ImportedPlugin]) -> None:
         importing.result().rollback()
 
 
-def _params(module: ModuleType, plugin_config: PluginConfig, host: Host) -> Any:
+def _params(module: ModuleType, plugin_config: PluginConfig, host: HostServices) -> Any:
     declared = getattr(module, PARAMS_CLASS, None)
     if not isinstance(declared, type):
         return MappingProxyType(dict(plugin_config.params))
@@ -147,7 +146,7 @@ def _params(module: ModuleType, plugin_config: PluginConfig, host: Host) -> Any:
 
 
 def _collect(
-    module: ModuleType, handle: PluginHandle, plugin_config: PluginConfig, host: Host
+    module: ModuleType, handle: PluginHandle, plugin_config: PluginConfig, host: HostServices
 ) -> None:
     for _, value in module_objects(module):
         specs: tuple[RouteSpec, ...] = getattr(value, ROUTES_ATTRIBUTE, ())
@@ -174,7 +173,7 @@ def _collect(
 
 
 def _mount(
-    cls: type[BasePlugin], handle: PluginHandle, plugin_config: PluginConfig, host: Host
+    cls: type[BasePlugin], handle: PluginHandle, plugin_config: PluginConfig, host: HostServices
 ) -> None:
     route_path = (plugin_config.route_path or cls.route_path or cls.__name__.lower()).strip("/")
     auth_type = plugin_config.auth_type

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, final
 
 from ..errors import BadRequest, PluginError
-from ..typedefs import Callback, Handler
+from ..typedefs import Callback, Handler, Inflight
 
 if TYPE_CHECKING:
     pass
@@ -228,9 +228,9 @@ class Route:
         #: the compiled request handler; see plughost.request.pipeline
         self.handler: Handler | None = None
         #: the plugin version serving this route
-        self.owner: Any = None
+        self.owner: Inflight | None = None
         #: every plugin version the compiled handler runs code of; see Host.handler
-        self.holders: tuple[Any, ...] = ()
+        self.holders: tuple[Inflight, ...] = ()
 
     def __repr__(self) -> str:
         owner = f" of {self.plugin!r}" if self.plugin else ""

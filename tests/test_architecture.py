@@ -1,0 +1,128 @@
+"""The package's shape: no import cycles, and the CLI's fast paths import no server code."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import plughost
+
+PACKAGE = Path(plughost.__file__).parent
+
+
+def _module_name(path: Path) -> tuple[str, list[str]]:
+    """The dotted name of ``path`` and the package it sits in, as lists of parts."""
+    parts = ["plughost", *path.relative_to(PACKAGE).with_suffix("").parts]
+    if parts[-1] == "__init__":
+        parts.pop()
+        return ".".join(parts), parts
+    return ".".join(parts), parts[:-1]
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Every plughost module and the plughost modules it imports, ``TYPE_CHECKING`` included.
+
+    ``from . import name`` counts as an import of the submodule ``name`` when there is
+    one, and of the package otherwise.
+    """
+    modules = {_module_name(path)[0]: path for path in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = _module_name(path)[1]
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package[: len(package) - node.level + 1]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                for alias in node.names:
+                    submodule = f"{target}.{alias.name}"
+                    edges.add(submodule if submodule in modules else target)
+            elif isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names)
+        graph[name] = {edge for edge in edges if edge in modules and edge != name}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for edge in sorted(graph[node]):
+            if edge not in index:
+                visit(edge)
+                low[node] = min(low[node], low[edge])
+            elif edge in stack:
+                low[node] = min(low[node], index[edge])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_graph_sees_every_module() -> None:
+    graph = import_graph()
+    assert "plughost.request.entry" in graph
+    assert "plughost.host" in graph["plughost.server"]
+    # a TYPE_CHECKING import is an edge too
+    assert "plughost.config" in graph["plughost.handle"]
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_a_cycle_would_be_found() -> None:
+    graph = import_graph()
+    graph["plughost.errors"] = graph["plughost.errors"] | {"plughost.host"}
+    assert any("plughost.errors" in cycle for cycle in cycles(graph))
+
+
+def test_layers() -> None:
+    """The request path knows neither the CLI nor the reload machinery."""
+    graph = import_graph()
+    for name, edges in graph.items():
+        if name.startswith("plughost.request."):
+            outside = {e for e in edges if e.startswith(("plughost.cli", "plughost.reload"))}
+            assert not outside, name
+
+
+@pytest.mark.parametrize("args", [["--help"], ["plugins", "list"], ["plugins", "--help"]])
+def test_fast_commands_import_no_server_code(args: list[str], tmp_path: Path) -> None:
+    (tmp_path / "plughost.toml").write_text("[server]\nport = 1\n", encoding="utf-8")
+    (tmp_path / "plugins").mkdir()
+    probe = (
+        "import sys\n"
+        "from plughost.cli.commands import cli\n"
+        "try:\n"
+        f"    cli.main({['--config', str(tmp_path / 'plughost.toml'), *args]!r})\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'aiohttp', 'watchfiles'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"
