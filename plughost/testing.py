@@ -9,22 +9,26 @@ server and returns an aiohttp test client for it::
         resp = await client.get("/hello")
         assert resp.status == 200
 
-plughost itself is imported inside the fixtures, so loading this module as a
-pytest plugin costs nothing until a test uses them.
+plughost's runtime is imported inside the fixtures, and this module imports
+nothing but pytest and the standard library, so loading it as a pytest plugin
+never fails and costs nothing until a test uses the fixtures (coverage sees
+every line of plughost that runs). ``plughost_client`` lives in
+:mod:`plughost.testing_client`, registered at ``pytest_configure`` only when
+pytest-aiohttp is installed; without it, a test asking for the fixture fails
+with a message saying what to install.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
+import importlib.util
 import textwrap
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
-import pytest_asyncio
 
 if TYPE_CHECKING:
     from aiohttp.test_utils import TestClient
@@ -36,8 +40,8 @@ __all__ = [
     "Project",
     "ProjectFactory",
     "host_of",
-    "plughost_client",
     "plughost_project",
+    "pytest_configure",
     "wait_for_load",
 ]
 
@@ -126,75 +130,27 @@ def plughost_project(tmp_path: Path) -> ProjectFactory:
 
 
 ClientFactory = Callable[..., Awaitable["TestClient[Any, Any]"]]
+#: what ``plughost_client`` needs besides plughost and pytest
+_CLIENT_NEEDS: Final = ("pytest_aiohttp", "pytest_asyncio")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
-    """Mark async tests that use ``plughost_client`` as asyncio tests.
+class _NoClient:
+    """Stands in for ``plughost_client`` when pytest-aiohttp is not installed."""
 
-    So the fixture works in pytest-asyncio's default strict mode too, not only
-    with ``asyncio_mode = "auto"``. Collection itself is left to pytest.
-    """
-    if not inspect.iscoroutinefunction(obj) or not collector.funcnamefilter(name):  # type: ignore[attr-defined]
-        return
-    if "plughost_client" not in inspect.signature(obj).parameters:
-        return
-    marks = getattr(obj, "pytestmark", [])
-    if not any(mark.name == "asyncio" for mark in marks):
-        pytest.mark.asyncio(obj)
+    @pytest.fixture
+    def plughost_client(self) -> None:
+        pytest.fail(
+            "the plughost_client fixture needs pytest-aiohttp: pip install pytest-aiohttp",
+            pytrace=False,
+        )
 
 
-@pytest_asyncio.fixture
-async def plughost_client(aiohttp_client: Any) -> AsyncIterator[ClientFactory]:
-    """A factory serving a project on a real loopback server.
-
-    ``await plughost_client(project_or_config_path, reload=False)`` returns an
-    aiohttp ``TestClient``; its ``plughost`` attribute is the running
-    :class:`~plughost.host.Host`, and with ``reload=True`` its ``reloader``
-    watches the project for edits. Everything is closed after the test.
-    """
-    from aiohttp.test_utils import BaseTestServer
-    from aiohttp.web_runner import ServerRunner
-
-    from .config import load_config
-    from .server import build_server, open_host
-
-    opened: list[Any] = []
-    clients: list[Any] = []
-
-    class _Server(BaseTestServer):
-        def __init__(self, host: Host, **kwargs: Any) -> None:
-            self._plughost = host
-            super().__init__(host="127.0.0.1", **kwargs)
-
-        async def _make_runner(self, **kwargs: Any) -> ServerRunner:
-            return ServerRunner(build_server(self._plughost, **kwargs), **kwargs)
-
-    async def make(target: Project | Path | str, *, reload: bool = False) -> TestClient[Any, Any]:
-        path = target.config_path if isinstance(target, Project) else Path(target)
-        host = await open_host(load_config(path))
-        opened.append(host)
-        reloader = None
-        if reload:
-            from .reload.watch import Reloader
-
-            reloader = Reloader(host, debounce=50, step=10)
-            await reloader.start()
-            opened.append(reloader)
-        client = await aiohttp_client(_Server(host))
-        clients.append(client)
-        client.plughost = host
-        client.reloader = reloader
-        return client  # type: ignore[no-any-return]
-
-    yield make
-    for client in clients:
-        await client.close()
-    for item in reversed(opened):
-        if hasattr(item, "stop"):
-            await item.stop()
-        else:
-            await item.close()
+def pytest_configure(config: pytest.Config) -> None:
+    """Register ``plughost_client``, or a stand-in that says what it needs."""
+    if all(importlib.util.find_spec(name) is not None for name in _CLIENT_NEEDS):
+        config.pluginmanager.import_plugin("plughost.testing_client")
+    else:
+        config.pluginmanager.register(_NoClient(), "plughost.testing_client")
 
 
 def host_of(client: TestClient[Any, Any]) -> Host:
