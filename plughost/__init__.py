@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the same names as _LAZY, for type checkers
     from .request.context import HOOK_NAMES as HOOK_NAMES
     from .request.context import SINGLE_HOOKS as SINGLE_HOOKS
     from .request.context import Context as Context
-    from .request.pipeline import HookPlugin as HookPlugin
+    from .request.hooks import HookPlugin as HookPlugin
     from .request.responses import to_response as to_response
     from .request.routes import Route as Route
     from .request.routes import route as route
@@ -63,7 +63,7 @@ _LAZY: dict[str, str] = {
     **dict.fromkeys(("PluginHandle",), "handle"),
     **dict.fromkeys(("Host", "LoadResult", "PluginState"), "host"),
     **dict.fromkeys(("HOOK_NAMES", "SINGLE_HOOKS", "Context"), "request.context"),
-    **dict.fromkeys(("HookPlugin",), "request.pipeline"),
+    **dict.fromkeys(("HookPlugin",), "request.hooks"),
     **dict.fromkeys(("to_response",), "request.responses"),
     **dict.fromkeys(("Route", "route"), "request.routes"),
     **dict.fromkeys(("open_host",), "server"),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from .config import AUTH_TYPES
 from .errors import PluginError, PluginSetupError
-from .request.pipeline import HookSet, hook_functions
+from .request.hooks import HookSet, hook_functions
 from .request.routes import Route, Wrapper, _as_tuple, _methods
 
 if TYPE_CHECKING:

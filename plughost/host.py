@@ -25,7 +25,9 @@ from .reload.stage import PluginVersion, build_version
 from .request.auth import authorize, expected_key
 from .request.context import Context
 from .request.cors import Cors
-from .request.pipeline import DEFAULT_HOOKS, HookFunction, HookSet, compile_handler
+from .request.defaults import DEFAULT_HOOKS
+from .request.handler import compile_handler
+from .request.hooks import HookFunction, HookSet
 from .request.routes import Route, Wrapper
 from .request.table import RouteTable
 from .tasks import TaskStore

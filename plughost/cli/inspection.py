@@ -14,7 +14,7 @@ from typing import Any
 from ..config import Config
 from ..host import Host
 from ..request.context import HOOK_NAMES
-from ..request.pipeline import effective_hooks
+from ..request.handler import effective_hooks
 
 __all__ = ["PluginReport", "RouteInfo", "inspect_project"]
 

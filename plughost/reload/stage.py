@@ -21,7 +21,7 @@ from ..errors import PluginError, PluginSetupError
 from ..handle import HostServices, PluginHandle, await_maybe
 from ..params import PARAMS_CLASS, validate_params
 from ..request.auth import expected_key
-from ..request.pipeline import HookSet, hook_functions
+from ..request.hooks import HookSet, hook_functions
 from ..request.routes import ROUTES_ATTRIBUTE, RouteSpec
 from .importer import ImportedPlugin, blame_exception, import_plugin, module_objects
 

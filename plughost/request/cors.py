@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
-from .pipeline import HookFunction, HookSet
+from .hooks import HookFunction, HookSet
 
 if TYPE_CHECKING:
     from aiohttp.web_request import BaseRequest

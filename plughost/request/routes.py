@@ -225,7 +225,7 @@ class Route:
         self._call: Callback | None = None
         #: the wrappers whose code is in ``call`` (not those that returned it unchanged)
         self.wrapped_by: list[Wrapper] = []
-        #: the compiled request handler; see plughost.request.pipeline
+        #: the compiled request handler; see plughost.request.handler
         self.handler: Handler | None = None
         #: the plugin version serving this route
         self.owner: Inflight | None = None

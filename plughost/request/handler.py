@@ -1,26 +1,20 @@
-"""The hook pipeline: each route's request handler, compiled once from the hook plugins.
+"""Each route's request handler, compiled once from the hook plugins that apply to it.
 
-The host's own behaviour is the first hook plugin (:data:`DEFAULT_HOOKS`):
-reading input, calling the endpoint, building the response and mapping
-errors. Plugins extend the ordinary hooks and replace the [single] ones.
+The eleven hooks run in :data:`~plughost.request.context.HOOK_NAMES` order; an empty
+stage costs nothing, and a stage of one async hook is awaited directly.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from types import ModuleType
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from aiohttp import web
-
-from ..errors import BadRequest
 from .context import HOOK_NAMES, SINGLE_HOOKS, CheckedContext, Context
-from .responses import error_response, exception_response, to_response
+from .hooks import HookSet
+from .responses import error_response, exception_response
 
 if TYPE_CHECKING:
     from aiohttp.abc import AbstractMatchInfo
@@ -30,145 +24,9 @@ if TYPE_CHECKING:
     from ..typedefs import Handler
     from .routes import Route
 
-__all__ = [
-    "DEFAULT_HOOKS",
-    "RESERVED_INPUTS",
-    "HookFunction",
-    "HookPlugin",
-    "HookSet",
-    "compile_handler",
-    "effective_hooks",
-    "hook_functions",
-]
+__all__ = ["compile_handler", "effective_hooks"]
 
 logger: Final = logging.getLogger("plughost.pipeline")
-
-#: input names the host supplies; a request may not set them itself
-RESERVED_INPUTS: Final = frozenset({"request_headers", "request", "self"})
-_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-
-
-class HookPlugin:
-    """A convenience base class for hook plugins; any object with hook methods works."""
-
-
-@dataclass(frozen=True, slots=True)
-class HookFunction:
-    function: Callable[[Context], Any]
-    is_async: bool
-
-
-@dataclass(frozen=True, slots=True)
-class HookSet:
-    """The hook functions one object or module provides, probed once."""
-
-    #: the plugin that registered them
-    owner: str
-    #: the object or module they came from
-    source: object
-    functions: Mapping[str, HookFunction]
-    #: the host's own hooks (defaults, API-key checks, CORS) run even where a route skips plugins
-    always: bool = False
-
-    @property
-    def label(self) -> str:
-        name = getattr(self.source, "name", None)
-        return name if isinstance(name, str) and name else self.owner
-
-
-def hook_functions(source: object) -> dict[str, HookFunction]:
-    """The hook functions of an object or module (duck typing).
-
-    For a module, only functions defined in that module count, so a hook
-    function imported from elsewhere is not run twice.
-    """
-    found: dict[str, HookFunction] = {}
-    for name in HOOK_NAMES:
-        function = getattr(source, name, None)
-        if not callable(function):
-            continue
-        if isinstance(source, ModuleType) and getattr(function, "__module__", None) != getattr(
-            source, "__name__", None
-        ):
-            continue
-        found[name] = HookFunction(function, inspect.iscoroutinefunction(function))
-    return found
-
-
-async def _read_input(context: Context) -> None:
-    request = context.request
-    data: dict[str, Any] = dict(request.query) if request.query_string else {}
-    if request.method in _BODY_METHODS and request.body_exists:
-        content_type = request.content_type
-        if content_type == "application/json":
-            data.update(await _json_body(request))
-        elif content_type in _FORM_TYPES:
-            try:
-                form = await request.post()
-            except web.HTTPRequestEntityTooLarge as error:
-                raise _too_large(error) from None
-            except (ValueError, AssertionError) as error:
-                raise BadRequest(f"malformed form body: {error}") from None
-            data.update((key, value) for key, value in form.items())
-    if data:
-        for key in RESERVED_INPUTS.intersection(data):
-            raise BadRequest(f"{key!r} is supplied by the host and cannot be sent as input")
-    if context.params:
-        for key in context.params:
-            if key in data:
-                raise BadRequest(f"{key!r} is a path parameter and cannot be sent as input")
-        data.update(context.params)
-    data["request_headers"] = request.headers
-    context.input = data
-
-
-def _too_large(error: web.HTTPRequestEntityTooLarge) -> BadRequest:
-    return BadRequest(f"request body too large: {error.text}")
-
-
-async def _json_body(request: BaseRequest) -> dict[str, Any]:
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge as error:
-        raise _too_large(error) from None
-    try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError) as error:
-        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
-        raise BadRequest(f"malformed JSON body: {reason}") from None
-    if isinstance(body, dict):
-        return body
-    return {"body": body}
-
-
-async def _call_function(context: Context) -> None:
-    route = context.route
-    signature = route.signature
-    data = context.input
-    if signature.takes_all:
-        kwargs = {k: v for k, v in data.items() if k != "request"}
-    else:
-        kwargs = {name: data[name] for name in signature.names if name in data}
-    if "request" in signature.names:
-        kwargs["request"] = context.request
-    context.output = await route.call(**kwargs)
-
-
-async def _create_response(context: Context) -> None:
-    context.response = to_response(context.output, context.route.plugin)
-
-
-DEFAULT_HOOKS: Final = HookSet(
-    owner="plughost",
-    source=None,
-    functions={
-        "read_input": HookFunction(_read_input, True),
-        "call_function": HookFunction(_call_function, True),
-        "create_response": HookFunction(_create_response, True),
-    },
-    always=True,
-)
 
 _Stage = tuple[tuple[str, Callable[[Context], Any], bool], ...]
 

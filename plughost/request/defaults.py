@@ -1,0 +1,103 @@
+"""The host's own behaviour, as the first hook plugin: :data:`DEFAULT_HOOKS`.
+
+Reading input (query, form or JSON body, path params, ``request_headers``), calling the
+endpoint and building the response. Plugins extend the ordinary hooks and replace
+these [single] ones by registering their own.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Final
+
+from aiohttp import web
+
+from ..errors import BadRequest
+from .context import Context
+from .hooks import HookFunction, HookSet
+from .responses import to_response
+
+if TYPE_CHECKING:
+    from aiohttp.web_request import BaseRequest
+
+__all__ = ["DEFAULT_HOOKS", "RESERVED_INPUTS"]
+
+#: input names the host supplies; a request may not set them itself
+RESERVED_INPUTS: Final = frozenset({"request_headers", "request", "self"})
+_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+async def _read_input(context: Context) -> None:
+    request = context.request
+    data: dict[str, Any] = dict(request.query) if request.query_string else {}
+    if request.method in _BODY_METHODS and request.body_exists:
+        content_type = request.content_type
+        if content_type == "application/json":
+            data.update(await _json_body(request))
+        elif content_type in _FORM_TYPES:
+            try:
+                form = await request.post()
+            except web.HTTPRequestEntityTooLarge as error:
+                raise _too_large(error) from None
+            except (ValueError, AssertionError) as error:
+                raise BadRequest(f"malformed form body: {error}") from None
+            data.update((key, value) for key, value in form.items())
+    if data:
+        for key in RESERVED_INPUTS.intersection(data):
+            raise BadRequest(f"{key!r} is supplied by the host and cannot be sent as input")
+    if context.params:
+        for key in context.params:
+            if key in data:
+                raise BadRequest(f"{key!r} is a path parameter and cannot be sent as input")
+        data.update(context.params)
+    data["request_headers"] = request.headers
+    context.input = data
+
+
+def _too_large(error: web.HTTPRequestEntityTooLarge) -> BadRequest:
+    return BadRequest(f"request body too large: {error.text}")
+
+
+async def _json_body(request: BaseRequest) -> dict[str, Any]:
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as error:
+        raise _too_large(error) from None
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise BadRequest(f"malformed JSON body: {reason}") from None
+    if isinstance(body, dict):
+        return body
+    return {"body": body}
+
+
+async def _call_function(context: Context) -> None:
+    route = context.route
+    signature = route.signature
+    data = context.input
+    if signature.takes_all:
+        kwargs = {k: v for k, v in data.items() if k != "request"}
+    else:
+        kwargs = {name: data[name] for name in signature.names if name in data}
+    if "request" in signature.names:
+        kwargs["request"] = context.request
+    context.output = await route.call(**kwargs)
+
+
+async def _create_response(context: Context) -> None:
+    context.response = to_response(context.output, context.route.plugin)
+
+
+DEFAULT_HOOKS: Final = HookSet(
+    owner="plughost",
+    source=None,
+    functions={
+        "read_input": HookFunction(_read_input, True),
+        "call_function": HookFunction(_call_function, True),
+        "create_response": HookFunction(_create_response, True),
+    },
+    always=True,
+)
