@@ -26,6 +26,7 @@ __all__ = [
     "CorsConfig",
     "PluginConfig",
     "ServerConfig",
+    "TasksConfig",
     "load_config",
     "locate",
     "parse_config",
@@ -52,6 +53,21 @@ class ServerConfig:
     drain_timeout: float = 10.0
     #: seconds running background tasks get at shutdown before cancellation
     task_grace: float = 5.0
+    #: worker processes (``plughost run --workers``); 1 serves in the ``plughost`` process
+    workers: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TasksConfig:
+    """The ``[tasks]`` table: where background task results are kept, and for how long."""
+
+    #: ``auto`` (memory for one process, SQLite for workers), ``memory``, ``sqlite``,
+    #: or a Redis URL (``redis://HOST:PORT/DB``)
+    store: str = "auto"
+    #: finished tasks kept per plugin
+    max_results: int = 100
+    #: seconds a task's state and result are kept after its last change
+    ttl: float = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +122,7 @@ class Config:
     server: ServerConfig = ServerConfig()
     auth: AuthConfig = AuthConfig()
     cors: CorsConfig = CorsConfig()
+    tasks: TasksConfig = TasksConfig()
     #: in file order, which is plugin load order
     plugins: tuple[PluginConfig, ...] = ()
 
@@ -146,7 +163,15 @@ _SERVER_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "client_max_size": (int, "an integer"),
     "drain_timeout": ((int, float), "a number"),
     "task_grace": ((int, float), "a number"),
+    "workers": (int, "an integer"),
 }
+_TASKS_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
+    "store": (str, 'a string: "auto", "memory", "sqlite" or "redis://HOST:PORT/DB"'),
+    "max_results": (int, "an integer"),
+    "ttl": ((int, float), "a number"),
+}
+_STORES: Final = ("auto", "memory", "sqlite")
+_REDIS_SCHEMES: Final = ("redis://", "rediss://", "unix://")
 _AUTH_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "apikey": (str, "a string"),
     "apikey_env": (str, "a string"),
@@ -168,7 +193,7 @@ _PLUGIN_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "apikey_env": (str, "a string"),
     "params": (dict, "a table"),
 }
-_SECTIONS: Final = ("server", "auth", "cors", "plugins")
+_SECTIONS: Final = ("server", "auth", "cors", "tasks", "plugins")
 _ROUTE_PATH: Final = re.compile(r"/?[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*/?")
 _TOML_POSITION: Final = re.compile(r"\(at line (\d+), column (\d+)\)")
 
@@ -249,13 +274,33 @@ class _Validator:
                 )
         if not isinstance(server.port, bool) and not 0 <= server.port <= 65535:
             self.fail(("server",), "port", f"server.port: {server.port} is not a port number")
+        if server.workers < 1:
+            self.fail(("server",), "workers", "server.workers: expected at least 1")
         plugins_table = data.get("plugins", {})
         if not isinstance(plugins_table, dict):
             self.fail((), "plugins", "plugins: expected a table of [plugins.NAME] sections")
         plugins = tuple(
             self.plugin(name, value) for name, value in cast(dict[str, Any], plugins_table).items()
         )
-        return Config(path=self.path, server=server, auth=auth, cors=cors, plugins=plugins)
+        tasks = self.tasks(data)
+        return Config(
+            path=self.path, server=server, auth=auth, cors=cors, tasks=tasks, plugins=plugins
+        )
+
+    def tasks(self, data: dict[str, Any]) -> TasksConfig:
+        tasks = TasksConfig(**self.table(data, ("tasks",), _TASKS_KEYS))
+        if tasks.store not in _STORES and not tasks.store.startswith(_REDIS_SCHEMES):
+            self.fail(
+                ("tasks",),
+                "store",
+                f"tasks.store: {tasks.store!r} is not a task store",
+                hint='use "auto", "memory", "sqlite" or a Redis URL like "redis://127.0.0.1:6379/0"',
+            )
+        if tasks.max_results < 1:
+            self.fail(("tasks",), "max_results", "tasks.max_results: expected at least 1")
+        if tasks.ttl <= 0:
+            self.fail(("tasks",), "ttl", "tasks.ttl: expected a number of seconds above 0")
+        return tasks
 
     def plugin(self, name: str, value: object) -> PluginConfig:
         where = ("plugins", name)

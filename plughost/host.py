@@ -30,7 +30,7 @@ from .request.handler import compile_handler
 from .request.hooks import HookFunction, HookSet
 from .request.routes import Route, Wrapper
 from .request.table import RouteTable
-from .tasks import TaskStore
+from .tasks import TaskStore, open_records
 from .typedefs import Handler, Inflight
 
 __all__ = ["Host", "LoadResult", "PluginState", "PluginStatus"]
@@ -82,7 +82,7 @@ class Host:
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config if config is not None else Config(path=Path.cwd() / "plughost.toml")
-        self.tasks: Final = TaskStore()
+        self.tasks: Final = TaskStore(open_records(self.config))
         self._own: Final = PluginHandle(self, None)
         #: live plugin versions by name
         self._versions: dict[str, PluginVersion] = {}
@@ -171,6 +171,10 @@ class Host:
         except Exception as error:
             errors.append(error)
         self._publish()
+        try:
+            await self.tasks.aclose()
+        except Exception as error:
+            errors.append(error)
         for failure in errors:
             logger.error("error while closing: %s", failure, exc_info=failure)
 
