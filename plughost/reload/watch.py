@@ -1,4 +1,4 @@
-"""Hot reload: watch the project, map each change to the plugins it touches, reload them.
+"""Hot reload: watch the project and reload the plugins each change touches.
 
 Each touched plugin is reloaded by :meth:`plughost.host.Host.load`, one
 transaction per plugin: a failure leaves the old version serving. A change to
@@ -10,84 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Final
 
-from watchfiles import Change, DefaultFilter, awatch
+from watchfiles import Change, awatch
 
-from ..config import Config, load_config
-from ..discovery import is_plugin_name, source_of
+from ..config import load_config
+from ..discovery import source_of
 from ..errors import ConfigError
 from ..host import Host, LoadResult, PluginState
-from .importer import helper_imports, namespace_for
+from .touched import PluginFilter, forget_helpers, plugins_touched
 
-__all__ = ["PluginFilter", "Reloader", "plugins_touched"]
+__all__ = ["Reloader"]
 
 logger: Final = logging.getLogger("plughost.reload")
 #: [server] keys read once, at start-up
 _RESTART_KEYS: Final = ("host", "port", "plugins_dir", "keepalive_timeout", "client_max_size")
-
-
-class PluginFilter(DefaultFilter):
-    """Passes Python files in the plugins folder and the config file; nothing hidden."""
-
-    def __init__(self, plugins_dir: Path, config_path: Path) -> None:
-        super().__init__()
-        self.plugins_dir = plugins_dir.absolute()
-        self.real_plugins_dir = plugins_dir.resolve()
-        self.config_path = config_path.absolute()
-
-    def __call__(self, change: Change, path: str) -> bool:
-        candidate = Path(path)
-        if candidate == self.config_path:
-            return True
-        if not super().__call__(change, path):
-            return False
-        try:
-            relative = candidate.relative_to(self.plugins_dir)
-        except ValueError:
-            return False
-        if any(part.startswith(".") for part in relative.parts):
-            return False
-        if change is not Change.deleted and not candidate.resolve().is_relative_to(
-            self.real_plugins_dir
-        ):
-            logger.warning("ignoring %s: it is a symlink out of the plugins folder", path)
-            return False
-        return candidate.suffix == ".py" or (change is Change.deleted and not candidate.suffix)
-
-
-def plugins_touched(host: Host, paths: Iterable[Path]) -> tuple[set[str], set[str]]:
-    """The plugins a set of changed paths touches, and the helper modules among them."""
-    plugins_dir = host.config.plugins_dir.absolute()
-    plugins: set[str] = set()
-    helpers: set[str] = set()
-    for path in paths:
-        try:
-            head = path.absolute().relative_to(plugins_dir).parts[0]
-        except (ValueError, IndexError):
-            continue
-        name = head.removesuffix(".py")
-        if name.startswith("_") and name[1:2].isidentifier():
-            helpers.add(name)
-        elif is_plugin_name(name):
-            plugins.add(name)
-    if helpers:
-        versions = host.versions
-        for plugin in host.config.enabled:
-            version = versions.get(plugin.name)
-            if version is not None:
-                imported = version.imported.helpers
-            else:
-                # A plugin that failed (perhaps because of this helper) may load now.
-                source = source_of(host.config.plugins_dir, plugin.name)
-                imported = helper_imports(source) if source is not None else frozenset()
-            if imported & helpers:
-                plugins.add(plugin.name)
-    return plugins, helpers
 
 
 class Reloader:
@@ -203,7 +142,7 @@ class Reloader:
         plugin_paths = [p for p in paths if p != host.config.path.absolute()]
         changed, helpers = plugins_touched(host, plugin_paths)
         if helpers:
-            _forget_helpers(host.config, helpers)
+            forget_helpers(host.config, helpers)
         touched |= changed
         for plugin in host.config.plugins:
             if plugin.name in touched and plugin.enabled:
@@ -292,15 +231,3 @@ class Reloader:
         if [p.name for p in new.plugins] != [p.name for p in old.plugins]:
             host.republish()
         return touched
-
-
-def _forget_helpers(config: Config, helpers: set[str]) -> None:
-    """Drop changed helper modules so the next import of their importers runs them afresh."""
-    namespace = namespace_for(config.plugins_dir)
-    package = sys.modules[namespace]
-    for helper in helpers:
-        if hasattr(package, helper):
-            delattr(package, helper)
-        prefix = f"{namespace}.{helper}"
-        for key in [k for k in sys.modules if k == prefix or k.startswith(prefix + ".")]:
-            del sys.modules[key]
