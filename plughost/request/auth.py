@@ -55,8 +55,10 @@ def expected_key(config: Config, auth_type: AuthType, plugin_key: str | None) ->
 
 
 def keys_equal(given: str, expected: str) -> bool:
+    """Compare two keys in constant time; any string, lone surrogates included, is comparable."""
+    # surrogatepass maps every str to distinct bytes, so no key can fail to encode.
     return hmac.compare_digest(
-        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
     )
 
 

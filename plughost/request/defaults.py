@@ -8,9 +8,11 @@ these [single] ones by registering their own.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..errors import BadRequest
 from .context import Context
@@ -26,6 +28,8 @@ __all__ = ["DEFAULT_HOOKS", "RESERVED_INPUTS"]
 RESERVED_INPUTS: Final = frozenset({"request_headers", "request", "self"})
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+#: a JSON escape of a UTF-16 surrogate; only then can a parsed string hold a lone one
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 async def _read_input(context: Context) -> None:
@@ -39,8 +43,10 @@ async def _read_input(context: Context) -> None:
             try:
                 form = await request.post()
             except web.HTTPRequestEntityTooLarge as error:
-                raise _too_large(error) from None
-            except (ValueError, AssertionError) as error:
+                raise _too_large(error, request) from None
+            except LookupError as error:
+                raise BadRequest(f"malformed form body: unknown charset ({error})") from None
+            except (ValueError, AssertionError, HttpProcessingError) as error:
                 raise BadRequest(f"malformed form body: {error}") from None
             data.update((key, value) for key, value in form.items())
     if data:
@@ -55,7 +61,9 @@ async def _read_input(context: Context) -> None:
     context.input = data
 
 
-def _too_large(error: web.HTTPRequestEntityTooLarge) -> BadRequest:
+def _too_large(error: web.HTTPRequestEntityTooLarge, request: BaseRequest) -> BadRequest:
+    if "form fields" in (error.text or ""):
+        return BadRequest(f"too many form fields: at most {request.client_max_fields} are accepted")
     return BadRequest(f"request body too large: {error.text}")
 
 
@@ -63,15 +71,35 @@ async def _json_body(request: BaseRequest) -> dict[str, Any]:
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as error:
-        raise _too_large(error) from None
+        raise _too_large(error, request) from None
     try:
         body = json.loads(raw)
     except (ValueError, RecursionError) as error:
         reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
         raise BadRequest(f"malformed JSON body: {reason}") from None
+    if _SURROGATE_ESCAPE.search(raw) and not _is_unicode(body):
+        raise BadRequest(
+            "malformed JSON body: a string holds a lone surrogate (\\uD800-\\uDFFF "
+            "not in a pair), which is not text"
+        )
     if isinstance(body, dict):
         return body
     return {"body": body}
+
+
+def _is_unicode(value: object) -> bool:
+    """True when every string in a parsed JSON value is valid Unicode (no lone surrogates)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, dict):
+        return all(_is_unicode(key) and _is_unicode(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_is_unicode(item) for item in value)
+    return True
 
 
 async def _call_function(context: Context) -> None:
