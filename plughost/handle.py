@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 from .config import AUTH_TYPES
 from .errors import PluginError, PluginSetupError
 from .request.hooks import HookSet, hook_functions
-from .request.routes import Route, Wrapper, _as_tuple, _methods
+from .request.routes import Route, RouteSpec, Wrapper
 
 if TYPE_CHECKING:
     from .config import Config, PluginConfig
@@ -116,10 +116,14 @@ class PluginHandle:
         apply: object = None,
         **config: Any,
     ) -> Callable[[_F], _F]:
-        """Register the decorated function as an endpoint owned by this plugin."""
+        """Register the decorated function as an endpoint owned by this plugin.
+
+        Takes the arguments of ``@plughost.route``; see :meth:`RouteSpec.create`.
+        """
+        spec = RouteSpec.create(rule, method, name=name, skip=skip, apply=apply, **config)
 
         def decorator(callback: _F) -> _F:
-            self.add_route(rule, callback, method, name=name, skip=skip, apply=apply, **config)
+            self.register(spec, callback)
             return callback
 
         return decorator
@@ -136,26 +140,31 @@ class PluginHandle:
         **config: Any,
     ) -> list[Route]:
         """Register ``callback`` at ``rule`` for each method; returns the new routes."""
-        auth = config.get("auth")
+        spec = RouteSpec.create(rule, method, name=name, skip=skip, apply=apply, **config)
+        return self.register(spec, callback)
+
+    def register(self, spec: RouteSpec, callback: Callable[..., Any]) -> list[Route]:
+        """Register ``callback`` as declared by ``spec``: where every route registration ends."""
+        auth = spec.config.get("auth")
         if auth is not None and auth not in AUTH_TYPES:
             raise PluginError(
-                f"route {rule!r}: auth={auth!r}; expected one of "
+                f"route {spec.rule!r}: auth={auth!r}; expected one of "
                 f"{', '.join(repr(t) for t in AUTH_TYPES)}",
                 plugin=self.name,
             )
         created = [
             Route(
-                rule,
-                one,
+                spec.rule,
+                method,
                 callback,
-                name=name,
+                name=spec.name,
                 plugin=self.name,
-                skip=_as_tuple(skip),
-                plugins=_as_tuple(apply),
-                config=config,
+                skip=spec.skip,
+                plugins=spec.apply,
+                config=dict(spec.config),
                 host=self.host,
             )
-            for one in _methods(method)
+            for method in spec.methods
         ]
         self.routes.extend(created)
         return created

@@ -28,7 +28,7 @@ from .request.cors import Cors
 from .request.defaults import DEFAULT_HOOKS
 from .request.handler import compile_handler
 from .request.hooks import HookFunction, HookSet
-from .request.routes import Route, Wrapper
+from .request.routes import Route, RouteSpec, Wrapper
 from .request.table import RouteTable
 from .tasks import TaskStore, open_records
 from .typedefs import Handler, Inflight
@@ -125,20 +125,27 @@ class Host:
         return removed
 
     def route(
-        self, rule: str, method: str | Iterable[str] = "GET", **options: Any
+        self,
+        rule: str,
+        method: str | Iterable[str] = "GET",
+        *,
+        name: str | None = None,
+        skip: object = None,
+        apply: object = None,
+        **config: Any,
     ) -> Callable[[_F], _F]:
-        """Register a host-level endpoint, like ``@plughost.route`` outside a plugin."""
-        decorator = self._own.route(rule, method, **options)
+        """Register a host-level endpoint; takes the arguments of ``@plughost.route``."""
+        spec = RouteSpec.create(rule, method, name=name, skip=skip, apply=apply, **config)
 
         def register(callback: _F) -> _F:
             before = len(self._own.routes)
-            result = decorator(callback)
+            self._own.register(spec, callback)
             try:
                 self._publish()
             except RouteConflictError:
                 del self._own.routes[before:]
                 raise
-            return result
+            return callback
 
         return register
 

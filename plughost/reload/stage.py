@@ -151,15 +151,7 @@ def _collect(
     for _, value in module_objects(module):
         specs: tuple[RouteSpec, ...] = getattr(value, ROUTES_ATTRIBUTE, ())
         for spec in specs:
-            handle.add_route(
-                spec.rule,
-                value,
-                spec.methods,
-                name=spec.name,
-                skip=spec.skip,
-                apply=spec.apply,
-                **spec.config,
-            )
+            handle.register(spec, value)
         if (
             inspect.isclass(value)
             and issubclass(value, BasePlugin)

@@ -38,6 +38,28 @@ class RouteSpec:
     apply: tuple[object, ...] = ()
     config: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
+    @classmethod
+    def create(
+        cls,
+        rule: str,
+        method: str | Iterable[str] = "GET",
+        *,
+        name: str | None = None,
+        skip: object = None,
+        apply: object = None,
+        **config: Any,
+    ) -> RouteSpec:
+        """The one way a route is declared: ``@plughost.route``, ``handle.route``,
+        ``handle.add_route`` and ``host.route`` all take these arguments."""
+        return cls(
+            rule=rule,
+            methods=_methods(method),
+            name=name,
+            skip=_as_tuple(skip),
+            apply=_as_tuple(apply),
+            config=MappingProxyType(dict(config)),
+        )
+
 
 def _methods(method: str | Iterable[str]) -> tuple[str, ...]:
     methods = (method,) if isinstance(method, str) else tuple(method)
@@ -76,14 +98,7 @@ def route(
         @plughost.route("/items/{id}", method=["GET", "POST"], sqlite={"dbfile": "x.db"})
         async def item(id: str, db) -> dict: ...
     """
-    spec = RouteSpec(
-        rule=rule,
-        methods=_methods(method),
-        name=name,
-        skip=_as_tuple(skip),
-        apply=_as_tuple(apply),
-        config=MappingProxyType(dict(config)),
-    )
+    spec = RouteSpec.create(rule, method, name=name, skip=skip, apply=apply, **config)
 
     def decorator(function: _F) -> _F:
         specs = list(getattr(function, ROUTES_ATTRIBUTE, ()))
