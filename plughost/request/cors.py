@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from .hooks import HookFunction, HookSet
+from .responses import error_response
 
 if TYPE_CHECKING:
     from aiohttp.web_request import BaseRequest
@@ -42,22 +43,31 @@ class Cors:
     def _decorate(self, response: web.StreamResponse, allowed: str) -> None:
         out = response.headers
         out["Access-Control-Allow-Origin"] = allowed
-        if allowed != _WILDCARD:
-            vary = out.get("Vary")
-            if not vary:
-                out["Vary"] = "Origin"
-            elif "origin" not in vary.lower():
-                out["Vary"] = f"{vary}, Origin"
         if self.config.allow_credentials:
             out["Access-Control-Allow-Credentials"] = "true"
+
+    def decorate(self, request: BaseRequest, response: web.StreamResponse) -> None:
+        """Add ``Vary: Origin``, and the CORS headers when the request's origin is allowed.
+
+        Every response varies by origin while CORS is on, those to unlisted origins and
+        to requests without one included, so a shared cache never serves one origin's
+        answer to another.
+        """
+        out = response.headers
+        vary = out.get("Vary")
+        if not vary:
+            out["Vary"] = "Origin"
+        elif "origin" not in vary.lower():
+            out["Vary"] = f"{vary}, Origin"
+        allowed = self.allow_origin(request.headers.get("Origin"))
+        if allowed is not None:
+            self._decorate(response, allowed)
 
     def process_response(self, context: Context) -> None:
         response = context.response
         if response is None or response.prepared:
             return
-        allowed = self.allow_origin(context.request.headers.get("Origin"))
-        if allowed is not None:
-            self._decorate(response, allowed)
+        self.decorate(context.request, response)
 
     def is_preflight(self, request: BaseRequest) -> bool:
         return (
@@ -66,18 +76,25 @@ class Cors:
             and "Access-Control-Request-Method" in request.headers
         )
 
-    def preflight(self, request: BaseRequest) -> web.Response:
-        """204 with the allowed methods and headers, or 403 for an origin not on the list."""
+    def preflight(self, request: BaseRequest, *, exists: bool = True) -> web.Response:
+        """204 with the allowed methods and headers; 403 for an origin or method not
+        allowed; 404 when no route answers at the path (``exists`` is False)."""
         allowed = self.allow_origin(request.headers.get("Origin"))
         method = request.headers.get("Access-Control-Request-Method", "").upper()
-        if allowed is None or method not in self.config.allow_methods:
-            return web.Response(status=403, text="CORS preflight refused")
-        response = web.Response(status=204)
-        self._decorate(response, allowed)
-        response.headers["Access-Control-Allow-Methods"] = self._methods
-        if self._headers:
-            response.headers["Access-Control-Allow-Headers"] = self._headers
-        response.headers["Access-Control-Max-Age"] = str(self.config.max_age)
+        if not exists:
+            response = error_response(404, "Not Found")
+        elif allowed is None or method not in self.config.allow_methods:
+            response = web.Response(status=403, text="CORS preflight refused")
+        else:
+            response = web.Response(status=204)
+            response.headers["Access-Control-Allow-Methods"] = self._methods
+            if self._headers:
+                response.headers["Access-Control-Allow-Headers"] = self._headers
+            response.headers["Access-Control-Max-Age"] = str(self.config.max_age)
+        self.decorate(request, response)
+        if response.status == 403:
+            for name in ("Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"):
+                response.headers.popall(name, None)
         return response
 
     def hooks(self) -> HookSet:

@@ -9,7 +9,6 @@ its current :class:`~plughost.request.table.RouteTable` snapshot.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -18,6 +17,7 @@ from aiohttp.web_log import AccessLogger
 from aiohttp.web_urldispatcher import MatchInfoError
 from yarl import URL
 
+from .auth import KEY_ARGUMENT
 from .responses import error_response, exception_response
 
 if TYPE_CHECKING:
@@ -27,17 +27,29 @@ if TYPE_CHECKING:
 
 __all__ = ["RedactingAccessLogger", "build_server"]
 
-_KEY_IN_QUERY: Final = re.compile(r"(?i)([?&]apikey=)[^&\s]*")
+_REDACTED: Final = "<redacted>"
 
 
 class RedactingAccessLogger(AccessLogger):
-    """aiohttp's access logger, with any ``apikey`` query value blanked out."""
+    """aiohttp's access logger, with any ``apikey`` query value blanked out.
+
+    It redacts what the key lookup sees: the decoded query, so ``?api%6Bey=KEY``
+    is redacted as well as ``?apikey=KEY`` (in any letter case).
+    """
 
     def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
-        if "apikey" in request.query_string.lower():
-            redacted = _KEY_IN_QUERY.sub(r"\1<redacted>", request.path_qs)
-            request = _RedactedRequest(request, redacted)  # type: ignore[assignment]
+        if request.query_string and any(k.lower() == KEY_ARGUMENT for k in request.query):
+            request = _RedactedRequest(request, _redacted(request))  # type: ignore[assignment]
         super().log(request, response, time)
+
+
+def _redacted(request: BaseRequest) -> str:
+    """The request's path and query, every value of an ``apikey`` argument replaced."""
+    query = [
+        (key, _REDACTED if key.lower() == KEY_ARGUMENT else value)
+        for key, value in request.query.items()
+    ]
+    return str(URL(request.raw_path.partition("?")[0], encoded=True).with_query(query))
 
 
 class _RedactedRequest:
@@ -58,17 +70,23 @@ class _RedactedRequest:
 
 def _entry(host: Host) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]:
     async def entry(request: BaseRequest) -> web.StreamResponse:
-        if request.method == "OPTIONS":
-            cors = host.cors
-            if cors is not None and cors.is_preflight(request):
-                return cors.preflight(request)
+        cors = host.cors
         route, match = await host.table.resolve(request)
+        if cors is not None and request.method == "OPTIONS" and cors.is_preflight(request):
+            return cors.preflight(request, exists=route is not None or _path_exists(match))
         if route is None:
-            return _no_route(match)
+            if cors is None:
+                return _no_route(match)
+            response = _no_route(match)
+            cors.decorate(request, response)
+            return response
         try:
             handler = route.handler or host.handler(route)
         except Exception as error:
-            return exception_response(error, debug=host.config.server.debug, where=repr(route))
+            response = exception_response(error, debug=host.config.server.debug, where=repr(route))
+            if cors is not None:
+                cors.decorate(request, response)
+            return response
         holders = route.holders
         for version in holders:
             version.inflight += 1
@@ -81,6 +99,11 @@ def _entry(host: Host) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]
                     version.drained.set()
 
     return entry
+
+
+def _path_exists(match: Any) -> bool:
+    """True when some route answers at the request's path (for another method: a 405)."""
+    return isinstance(match, MatchInfoError) and match.http_exception.status != 404
 
 
 def _no_route(match: Any) -> web.StreamResponse:
