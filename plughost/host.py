@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +20,7 @@ from .config import Config, CorsConfig
 from .discovery import source_of
 from .errors import HTTPError, PlughostError, PluginError, RouteConflictError
 from .handle import PluginHandle
+from .reload.failure import Failure, describe_failure
 from .reload.importer import describe, short_traceback
 from .reload.stage import PluginVersion, build_version
 from .request.auth import authorize, expected_key
@@ -56,6 +57,10 @@ class PluginStatus:
     version: int = 0
     loaded_at: float | None = None
     error: str | None = None
+    #: how long the last load, reload or failed attempt took
+    seconds: float | None = None
+    #: where and why the last load failed, while ``error`` is set
+    failure: Failure | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +68,8 @@ class PluginStatus:
             "version": self.version,
             "loaded_at": self.loaded_at,
             "error": self.error,
+            "load_ms": round(self.seconds * 1000, 2) if self.seconds is not None else None,
+            "failure": self.failure.as_dict() if self.failure is not None else None,
         }
 
 
@@ -96,8 +103,12 @@ class Host:
         self._lock = asyncio.Lock()
         self._closed = False
         self._retiring: set[asyncio.Task[None]] = set()
-        #: called with each LoadResult after a load, reload or unload
+        #: called with each LoadResult after a load or reload
         self.listeners: list[Callable[[LoadResult], object]] = []
+        #: called with a plugin's new status whenever it changes
+        self.status_listeners: list[Callable[[PluginStatus], object]] = []
+        #: awaited by :meth:`shutdown`, before the server stops: long-lived responses end here
+        self.on_shutdown: list[Callable[[], Awaitable[object]]] = []
 
     # -- Bottle's API -------------------------------------------------------
 
@@ -157,6 +168,15 @@ class Host:
         """Drop cached wrapper chains and handlers: of one route, or of all."""
         for item in (route,) if route is not None else self.table.routes:
             item.reset()
+
+    async def shutdown(self) -> None:
+        """Run the ``on_shutdown`` callbacks, as aiohttp's ``Application.on_shutdown``.
+
+        Call it before stopping the server, so event streams end at once
+        instead of holding the server's shutdown until its timeout.
+        """
+        for callback in list(self.on_shutdown):
+            await callback()
 
     async def close(self) -> None:
         """Close every plugin (each ``close()`` runs once) and cancel leftover tasks."""
@@ -271,7 +291,7 @@ class Host:
             if plugin.enabled:
                 results.append(await self.load(plugin.name))
             else:
-                self._status[plugin.name] = PluginStatus(plugin.name, PluginState.DISABLED)
+                self._set_status(PluginStatus(plugin.name, PluginState.DISABLED))
         return results
 
     async def load(self, name: str) -> LoadResult:
@@ -297,8 +317,16 @@ class Host:
                 plugin=name,
                 hint=f"create plugins/{name}.py or plugins/{name}/__init__.py",
             )
-            self._status[name] = PluginStatus(
-                name, PluginState.MISSING, status.version, None, str(error)
+            self._set_status(
+                PluginStatus(
+                    name,
+                    PluginState.MISSING,
+                    status.version,
+                    None,
+                    str(error),
+                    time.perf_counter() - started,
+                    describe_failure(error, self.config.plugins_dir),
+                )
             )
             candidate = {k: v for k, v in self._versions.items() if k != name}
             self._publish(candidate, reset_all=previous is not None and previous.shapes_every_route)
@@ -325,8 +353,14 @@ class Host:
             version.imported.rollback()
             await _close_quietly(version)
             return self._failed(name, status, previous, error, started)
-        self._status[name] = PluginStatus(
-            name, PluginState.LOADED, version.number, version.loaded_at
+        self._set_status(
+            PluginStatus(
+                name,
+                PluginState.LOADED,
+                version.number,
+                version.loaded_at,
+                seconds=time.perf_counter() - started,
+            )
         )
         if previous is not None:
             self._retire_later(previous)
@@ -348,16 +382,25 @@ class Host:
             error,
             short_traceback(error, self.config.plugins_dir),
         )
-        self._status[name] = PluginStatus(
-            name,
-            PluginState.LOADED if previous is not None else PluginState.ERROR,
-            status.version,
-            status.loaded_at,
-            str(error),
+        self._set_status(
+            PluginStatus(
+                name,
+                PluginState.LOADED if previous is not None else PluginState.ERROR,
+                status.version,
+                status.loaded_at,
+                str(error),
+                time.perf_counter() - started,
+                describe_failure(error, self.config.plugins_dir),
+            )
         )
         if previous is None:
             self._publish()
         return self._report(LoadResult(name, False, error, time.perf_counter() - started))
+
+    def _set_status(self, status: PluginStatus) -> None:
+        self._status[status.name] = status
+        for listener in list(self.status_listeners):
+            listener(status)
 
     def _report(self, result: LoadResult) -> LoadResult:
         for listener in list(self.listeners):
@@ -369,7 +412,7 @@ class Host:
         async with self._lock:
             version = self._versions.get(name)
             status = self._status.get(name)
-            self._status[name] = PluginStatus(name, state, status.version if status else 0)
+            self._set_status(PluginStatus(name, state, status.version if status else 0))
             if version is None:
                 self._publish()
                 return

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -32,10 +33,14 @@ __all__ = [
     "check_value",
     "declared_params",
     "hint_from_source",
+    "redacted",
     "validate_params",
 ]
 
 PARAMS_CLASS: Final = "Params"
+#: a param whose name matches is shown as ``REDACTED`` wherever the server shows params
+SECRET_NAME: Final = re.compile(r"(?i)key|secret|token|passw|pwd|credential|auth|private|signature")
+REDACTED: Final = "***"
 _MISSING: Final = object()
 
 
@@ -231,3 +236,20 @@ def hint_from_source(annotation: str) -> Any:
         return eval(annotation, dict(_HINT_NAMESPACE))  # only builtin and typing names are in scope
     except Exception:
         return Any
+
+
+def redacted(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with every value under a secret-sounding name (nested too) replaced.
+
+    >>> redacted({"greeting": "hi", "api_key": "s3cret", "db": {"password": "x"}})
+    {'greeting': 'hi', 'api_key': '***', 'db': {'password': '***'}}
+    """
+    shown: dict[str, Any] = {}
+    for key, value in params.items():
+        if SECRET_NAME.search(key):
+            shown[key] = REDACTED
+        elif isinstance(value, Mapping):
+            shown[key] = redacted(value)
+        else:
+            shown[key] = value
+    return shown

@@ -10,6 +10,7 @@ from typing import Final
 from aiohttp import web
 
 from .config import Config
+from .devpage.routes import add_devpage
 from .host import Host
 from .request.entry import build_server
 from .request.status import add_status_route
@@ -21,11 +22,12 @@ logger: Final = logging.getLogger("plughost.server")
 
 
 async def open_host(config: Config) -> Host:
-    """A Host for ``config`` with every enabled plugin loaded and the status route added."""
+    """A Host for ``config`` with every enabled plugin loaded, the status route and the page."""
     host = Host(config)
     if config.cors.enabled:
         host.set_cors(config.cors)
     add_status_route(host)
+    add_devpage(host)
     await host.start()
     return host
 
@@ -78,5 +80,6 @@ async def _serve(
     finally:
         if watcher is not None:
             await watcher.stop()
+        await plughost.shutdown()
         await runner.cleanup()
         await plughost.close()

@@ -87,6 +87,9 @@ async def plughost_client(aiohttp_client: Any) -> AsyncIterator[_Factory]:
         return client  # type: ignore[no-any-return]
 
     yield make
+    for item in opened:
+        if not hasattr(item, "stop"):
+            await item.shutdown()
     for client in clients:
         await client.close()
     for item in reversed(opened):

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["STATUS_PATH", "WILDCARDS", "server_url"]
+__all__ = ["EVENTS_PATH", "PAGE_PATH", "STATIC_PATH", "STATUS_PATH", "WILDCARDS", "server_url"]
 
 #: the host's own status endpoint; plugins cannot claim it
 STATUS_PATH: Final = "/_plughost/status"
+#: the live page in the browser, and what it reads
+PAGE_PATH: Final = "/_plughost/"
+EVENTS_PATH: Final = "/_plughost/events"
+STATIC_PATH: Final = "/_plughost/static/"
 #: what a client dials for a server bound to every address
 WILDCARDS: Final = {
     "": "127.0.0.1",

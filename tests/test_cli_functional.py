@@ -130,7 +130,9 @@ def test_scaffold_enable_run_and_test(tmp_path: Path) -> None:
         text=True,
     ) as server:
         serve_and_list(server, config, port, tmp_path)
+        output = server.stdout.read() if server.stdout else ""
     assert server.returncode == 0
+    assert f"Live page: http://127.0.0.1:{port}/_plughost/" in output
 
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from ..urls import PAGE_PATH
 from .console import Cell, info, print_table, styled
 
 if TYPE_CHECKING:
@@ -31,3 +32,4 @@ def print_summary(host: Host, url: str, *, reload: bool) -> None:
     print_table(("plugin", "status", "routes"), rows)
     mode = " (reloading on change)" if reload else ""
     info(f"Serving on {styled(url, 'bold')}{mode}; press Ctrl-C to stop")
+    info(f"Live page: {styled(url + PAGE_PATH, 'bold')}  (plugins, reloads and errors)")

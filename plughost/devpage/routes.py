@@ -1,0 +1,70 @@
+"""The live page's routes: the page, its event stream and its static files.
+
+Every one answers under the status endpoint's access rule
+(:func:`~plughost.request.status.status_allowed`).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import TYPE_CHECKING, Final
+
+from aiohttp import web
+
+from ..request.responses import error_response
+from ..request.status import REFUSED, status_allowed, status_document
+from ..urls import EVENTS_PATH, PAGE_PATH, STATIC_PATH
+from .events import EventHub
+from .page import render_page
+
+if TYPE_CHECKING:
+    from ..host import Host
+
+__all__ = ["STATIC_FILES", "add_devpage"]
+
+#: the files under /_plughost/static/, with their content types
+STATIC_FILES: Final = {
+    "page.css": "text/css",
+    "page.js": "text/javascript",
+    "livereload.js": "text/javascript",
+}
+_NO_STORE: Final = {"Cache-Control": "no-store"}
+
+
+def add_devpage(host: Host) -> EventHub:
+    """Add the live page to ``host``; returns the hub that records and streams its events."""
+    hub = EventHub(host)
+    static = resources.files(__package__) / "static"
+    files = {name: (static / name).read_bytes() for name in STATIC_FILES}
+
+    @host.route(PAGE_PATH.rstrip("/"), skip=True)
+    async def slash() -> web.StreamResponse:
+        return web.Response(status=308, headers={"Location": PAGE_PATH})
+
+    @host.route(PAGE_PATH, skip=True)
+    async def page(request: web.BaseRequest) -> web.StreamResponse:
+        if not status_allowed(host, request):
+            return error_response(403, REFUSED)
+        return web.Response(
+            text=render_page(status_document(host), hub.history),
+            content_type="text/html",
+            headers=_NO_STORE,
+        )
+
+    @host.route(EVENTS_PATH, skip=True)
+    async def events(request: web.BaseRequest) -> web.StreamResponse:
+        if not status_allowed(host, request):
+            return error_response(403, REFUSED)
+        return await hub.stream(request)
+
+    @host.route(STATIC_PATH + "{name}", skip=True)
+    async def static_file(request: web.BaseRequest, name: str) -> web.StreamResponse:
+        if not status_allowed(host, request):
+            return error_response(403, REFUSED)
+        if name not in files:
+            return error_response(404, "Not Found")
+        return web.Response(
+            body=files[name], content_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"}
+        )
+
+    return hub

@@ -1,0 +1,291 @@
+"""The live page at /_plughost/ through a real server, real files and real watchfiles events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from plughost.devpage.events import HISTORY
+from plughost.host import PluginState
+from plughost.params import redacted
+from plughost.testing import Project, wait_for_load
+
+HELLO = """
+import plughost
+
+@plughost.route("/hello")
+async def hello():
+    return {"version": VERSION}
+
+@plughost.route("/hello/{who}")
+async def hello_who(who):
+    return {"who": who}
+
+VERSION = 1
+"""
+
+BROKEN = """
+import plughost
+
+@plughost.route("/hello")
+async def hello(:
+    return {"version": 3}
+"""
+
+RAISES = """
+import plughost
+
+def helper():
+    raise RuntimeError("no database configured")
+
+helper()
+"""
+
+SECRET_PARAMS = """
+from dataclasses import dataclass
+import plughost
+
+@dataclass
+class Params:
+    greeting: str = "Hello"
+    api_token: str = ""
+
+def setup(host):
+    @host.route("/greet")
+    async def greet():
+        return {"greeting": host.params.greeting}
+"""
+
+
+def version(n: int) -> str:
+    return HELLO.replace("VERSION = 1", f"VERSION = {n}")
+
+
+@pytest.fixture(autouse=True)
+def writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Reload tests run as a user's Python does: writing .pyc files."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    yield
+
+
+async def edit_and_wait(
+    client: Any, path: Path, text: str, name: str, *, ok: bool | None = None
+) -> Any:
+    waiter = asyncio.create_task(wait_for_load(client.plughost, name, ok=ok))
+    await asyncio.sleep(0)
+    path.write_text(text)
+    return await waiter
+
+
+async def page(client: Any) -> str:
+    response = await client.get("/_plughost/")
+    assert response.status == 200
+    assert response.content_type == "text/html"
+    text: str = await response.text()
+    return text
+
+
+async def test_page_lists_every_plugin(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project(
+        {"hello": version(1), "greet": SECRET_PARAMS, "idle": version(1)},
+        enabled=["hello", "greet"],
+        disabled=["idle"],
+        params={"greet": {"greeting": "Hi", "api_token": "s3cret-value"}},
+    )
+    client = await plughost_client(project)
+    html = await page(client)
+    assert "<title>plughost: 3 plugins</title>" in html
+    for name in ("hello", "greet", "idle"):
+        assert f'id="plugin-{name}"' in html
+    assert '<span class="state state-loaded">loaded</span>' in html
+    assert '<span class="state state-disabled">disabled</span>' in html
+    assert '<a href="/hello"><code>GET /hello</code></a>' in html
+    assert "<code>GET /hello/{who}</code>" in html
+    assert "greeting = &quot;Hi&quot;" in html
+    assert "api_token = &quot;***&quot;" in html
+    assert "s3cret-value" not in html
+    assert "Last load took" in html
+    assert html.count('<tr class="outcome-loaded">') == 2
+
+
+async def test_status_keeps_its_shape_and_adds_routes_and_params(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    project: Project = plughost_project(
+        {"greet": SECRET_PARAMS}, params={"greet": {"api_token": "s3cret-value"}}
+    )
+    client = await plughost_client(project)
+    body = await (await client.get("/_plughost/status")).json()
+    greet = body["plugins"]["greet"]
+    assert {"state", "version", "loaded_at", "error"} <= greet.keys()
+    assert greet["routes"] == [{"method": "GET", "rule": "/greet"}]
+    assert greet["params"] == {"api_token": "***"}
+    assert greet["failure"] is None
+    assert greet["load_ms"] > 0
+
+
+async def test_broken_edit_shows_where_while_old_version_serves(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project, reload=True)
+    path = project.plugins_dir / "hello.py"
+    await edit_and_wait(client, path, version(2), "hello", ok=True)
+
+    result = await edit_and_wait(client, path, BROKEN, "hello", ok=False)
+    assert not result.ok
+    assert await (await client.get("/hello")).json() == {"version": 2}
+    html = await page(client)
+    assert "The last edit failed: version 2 keeps serving" in html
+    assert f"<code>{path}:5</code>" in html
+    assert "SyntaxError" in html
+    assert '<mark aria-label="line 5, where it failed"><span class="number">5</span>' in html
+    assert "async def hello(:" in html
+    assert '<tr class="outcome-refused">' in html
+    status = (await (await client.get("/_plughost/status")).json())["plugins"]["hello"]
+    assert status["failure"]["path"] == str(path)
+    assert status["failure"]["line"] == 5
+    assert {"line": 5, "text": "async def hello(:"} in status["failure"]["source"]
+
+    await edit_and_wait(client, path, version(3), "hello", ok=True)
+    html = await page(client)
+    assert "keeps serving" not in html
+    assert '<span class="version" data-version="3">v3</span>' in html
+    assert '<tr class="outcome-reloaded">' in html
+
+
+async def test_exception_at_import_shows_the_traceback(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    project: Project = plughost_project({"hello": RAISES})
+    client = await plughost_client(project)
+    html = await page(client)
+    assert "Failed to load: nothing serving" in html
+    assert "RuntimeError: no database configured" in html
+    path = project.plugins_dir / "hello.py"
+    assert f"<code>{path}:5</code>" in html
+    assert '<pre class="traceback"' in html
+    assert "in helper" in html
+
+
+async def read_event(stream: aiohttp.StreamReader) -> dict[str, Any]:
+    """The next ``plugin`` event on a server-sent event stream."""
+    event: dict[str, str] = {}
+    while True:
+        line = (await stream.readline()).decode()
+        assert line, "the stream ended"
+        line = line.rstrip("\n")
+        if not line:
+            if event.get("event") == "plugin":
+                data: dict[str, Any] = json.loads(event["data"])
+                return data
+            event = {}
+        elif not line.startswith(":"):
+            field, _, value = line.partition(": ")
+            event[field] = value
+
+
+async def test_events_stream_each_change(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project, reload=True)
+    response = await client.get("/_plughost/events")
+    assert response.status == 200
+    assert response.content_type == "text/event-stream"
+    assert (await response.content.readline()).startswith(b"retry: ")
+    path = project.plugins_dir / "hello.py"
+    async with asyncio.timeout(20):
+        path.write_text(version(2))
+        event = await read_event(response.content)
+        assert (event["plugin"], event["outcome"], event["version"]) == ("hello", "reloaded", 2)
+        assert event["load_ms"] > 0
+
+        path.write_text(BROKEN)
+        event = await read_event(response.content)
+        assert (event["outcome"], event["version"]) == ("refused", 2)
+        assert "SyntaxError" in event["error"]
+
+        project.config_path.write_text(
+            project.config_path.read_text().replace("enabled = true", "enabled = false")
+        )
+        event = await read_event(response.content)
+        assert (event["plugin"], event["outcome"]) == ("hello", "disabled")
+    assert client.plughost.status()["hello"].state is PluginState.DISABLED
+
+    await client.plughost.shutdown()
+    async with asyncio.timeout(10):
+        assert await response.content.read() == b""
+
+
+async def test_history_keeps_the_last_fifty(plughost_project: Any, plughost_client: Any) -> None:
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project)
+    for _ in range(HISTORY + 5):
+        assert (await client.plughost.load("hello")).ok
+    html = await page(client)
+    assert html.count('<tr class="outcome-reloaded">') == HISTORY
+    assert f"v{HISTORY + 6}</td>" in html
+    assert "<td>v1</td>" not in html
+
+
+async def test_static_files_ship_in_the_package(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    client = await plughost_client(plughost_project({"hello": version(1)}))
+    for name, kind in (
+        ("page.css", "text/css"),
+        ("page.js", "text/javascript"),
+        ("livereload.js", "text/javascript"),
+    ):
+        response = await client.get(f"/_plughost/static/{name}")
+        assert response.status == 200, name
+        assert response.content_type == kind
+        assert len(await response.read()) > 100
+    assert (await client.get("/_plughost/static/nothing.js")).status == 404
+    redirect = await client.get("/_plughost", allow_redirects=False)
+    assert (redirect.status, redirect.headers["Location"]) == (308, "/_plughost/")
+
+
+async def test_page_follows_the_status_endpoints_access_rule(
+    plughost_project: Any, plughost_client: Any
+) -> None:
+    """From 127.0.0.2 (loopback, but not the address the host trusts by name) every
+    /_plughost/ path answers as the status endpoint does, with and without the key."""
+    project: Project = plughost_project(
+        {"hello": version(1)}, config='[auth]\napikey = "the-key"\n'
+    )
+    client = await plughost_client(project)
+    base = str(client.make_url("/_plughost/"))
+    paths = ["status", "", "static/page.css", "static/livereload.js"]
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    try:
+        async with aiohttp.ClientSession(connector=connector) as session:
+            for headers in ({}, {"X-API-Key": "the-key"}, {"X-API-Key": "wrong"}):
+                codes = []
+                for path in paths:
+                    async with session.get(base + path, headers=headers) as response:
+                        codes.append(response.status)
+                assert len(set(codes)) == 1, (headers, codes)
+            async with session.get(base + "events") as response:
+                assert response.status == codes[0]
+    except OSError as error:  # pragma: no cover - a system without 127.0.0.2
+        pytest.skip(f"cannot connect from 127.0.0.2: {error}")
+
+
+def test_redacted_hides_secret_sounding_params() -> None:
+    shown = redacted(
+        {"greeting": "hi", "api_key": "a", "Password": "b", "db": {"token": "c", "host": "d"}}
+    )
+    assert shown == {
+        "greeting": "hi",
+        "api_key": "***",
+        "Password": "***",
+        "db": {"token": "***", "host": "d"},
+    }
