@@ -14,6 +14,7 @@ import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import threading
 import traceback
@@ -62,11 +63,24 @@ def namespace_for(plugins_dir: Path) -> str:
 
 
 class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
-    """Compile from source every time; never read or write bytecode caches."""
+    """Compile from source every time; never read or write bytecode caches.
+
+    Given ``source``, it compiles those bytes rather than reading the file again,
+    so the bytes the loader checked are the bytes that run.
+    """
+
+    def __init__(self, fullname: str, path: str, source: bytes | None = None) -> None:
+        super().__init__(fullname, path)
+        self.source = source
 
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
-        return compile(self.get_data(path), path, "exec", dont_inherit=True)
+        data = self.source if self.source is not None else self.get_data(path)
+        return compile(data, path, "exec", dont_inherit=True)
+
+
+class _OutsideError(ImportError):
+    """A module of a plugin namespace whose real file is outside the plugins folder."""
 
 
 class _SourceOnlyFinder(importlib.abc.MetaPathFinder):
@@ -78,9 +92,19 @@ class _SourceOnlyFinder(importlib.abc.MetaPathFinder):
         if not fullname.startswith(_PREFIX) or "." not in fullname:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        if spec is None or spec.origin is None:
             return spec
-        spec.loader = _SourceOnlyLoader(fullname, spec.origin)
+        folder = _namespaces.get(fullname.partition(".")[0])
+        real = Path(spec.origin).resolve()
+        if folder is not None and not real.is_relative_to(folder):
+            module = fullname.partition(".")[2]
+            raise _OutsideError(
+                f"module {module!r} is a symlink to {str(real)!r}, outside the plugins folder",
+                name=fullname,
+                path=spec.origin,
+            )
+        if spec.origin.endswith(".py"):
+            spec.loader = _SourceOnlyLoader(fullname, spec.origin)
         return spec
 
 
@@ -128,7 +152,9 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
     namespace = namespace_for(plugins_dir)
     _refuse_escape(source, plugins_dir)
     fullname = f"{namespace}.{source.name}"
-    if source.path.stat().st_size == 0:
+    before = source.path.stat()
+    code = source.path.read_bytes()
+    if not code:
         # Most often an editor caught between truncating the file and writing it.
         raise PluginImportError(
             "the file is empty",
@@ -142,7 +168,7 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
     spec = importlib.util.spec_from_file_location(
         fullname,
         source.path,
-        loader=_SourceOnlyLoader(fullname, str(source.path)),
+        loader=_SourceOnlyLoader(fullname, str(source.path), code),
         submodule_search_locations=[str(source.root)] if source.is_package else None,
     )
     assert spec is not None and spec.loader is not None
@@ -150,13 +176,42 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
     sys.modules[fullname] = module
     try:
         spec.loader.exec_module(module)
+        _refuse_changed(source, before, len(code))
     except BaseException as error:
         _replace_modules(fullname, previous)
+        if isinstance(error, PluginImportError):
+            raise
+        if isinstance(error, _OutsideError):
+            raise PluginImportError(
+                str(error),
+                plugin=source.name,
+                path=error.path,
+                hint="copy the module into the plugins folder instead of linking to it",
+            ) from None
         # SystemExit too: a plugin that runs argparse at import must not stop the server.
         if isinstance(error, Exception | SystemExit):
             raise import_error(source, error) from error
         raise
     return ImportedPlugin(source, module, previous, helper_imports(source))
+
+
+def _refuse_changed(source: PluginSource, before: os.stat_result, size: int) -> None:
+    """Fail the load when the file changed while it was read and run.
+
+    An editor that saves in place truncates the file, then writes it: a load that
+    reads in between runs a part of the file (often one with no routes at all).
+    The write that follows is a change of its own, and loads the whole file.
+    """
+    try:
+        after = source.path.stat()
+    except OSError:
+        after = None
+    if after is None or (after.st_size, after.st_mtime_ns) != (size, before.st_mtime_ns):
+        raise PluginImportError(
+            "the file changed while it was being loaded; the new version loads on its own",
+            plugin=source.name,
+            path=source.path,
+        )
 
 
 def _refuse_escape(source: PluginSource, plugins_dir: Path) -> None:

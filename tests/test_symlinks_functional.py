@@ -1,0 +1,125 @@
+"""No module file whose real path is outside the plugins folder is ever imported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from plughost.cli.commands import cli
+from plughost.testing import ClientFactory, Project, ProjectFactory
+
+USES_HELPER = """
+import plughost
+from ._shared import VALUE
+
+@plughost.route("/value")
+async def value():
+    return {"value": VALUE}
+"""
+
+PACKAGE_INIT = """
+import plughost
+from .sub import VALUE
+
+@plughost.route("/pkg")
+async def pkg():
+    return {"value": VALUE}
+"""
+
+OUTSIDE = """
+import pathlib
+pathlib.Path(__file__).with_name("ran").write_text("imported")
+VALUE = "outside"
+"""
+
+
+def _outside(tmp_path: Path) -> Path:
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    module = folder / "module.py"
+    module.write_text(OUTSIDE)
+    return module
+
+
+@pytest.fixture
+def linked_helper(plughost_project: ProjectFactory, tmp_path: Path) -> Project:
+    project = plughost_project({"user": USES_HELPER})
+    (project.plugins_dir / "_shared.py").symlink_to(_outside(tmp_path))
+    return project
+
+
+@pytest.fixture
+def linked_submodule(plughost_project: ProjectFactory, tmp_path: Path) -> Project:
+    project = plughost_project({"pkg/__init__.py": PACKAGE_INIT})
+    (project.plugins_dir / "pkg" / "sub.py").symlink_to(_outside(tmp_path))
+    return project
+
+
+@pytest.mark.parametrize("kind", ["linked_helper", "linked_submodule"])
+@pytest.mark.parametrize(
+    "command", [["check"], ["routes"], ["plugins", "show", "{name}"], ["plugins", "list"]]
+)
+def test_the_cli_never_imports_a_module_linked_from_outside(
+    request: pytest.FixtureRequest, tmp_path: Path, kind: str, command: list[str]
+) -> None:
+    project: Project = request.getfixturevalue(kind)
+    name = "user" if kind == "linked_helper" else "pkg"
+    args = [part.format(name=name) for part in command]
+    result = CliRunner().invoke(cli, ["--config", str(project.config_path), *args])
+    assert not (tmp_path / "outside" / "ran").exists()
+    if command[0] == "check":
+        assert result.exit_code == 1
+        assert "is a symlink to" in result.output
+        assert "outside the plugins folder" in result.output
+
+
+@pytest.mark.parametrize("kind", ["linked_helper", "linked_submodule"])
+async def test_the_server_refuses_a_module_linked_from_outside(
+    request: pytest.FixtureRequest, plughost_client: ClientFactory, tmp_path: Path, kind: str
+) -> None:
+    project: Project = request.getfixturevalue(kind)
+    client = await plughost_client(project)
+    name = "user" if kind == "linked_helper" else "pkg"
+    status = client.plughost.status()[name]  # type: ignore[attr-defined]
+    assert status.state.value == "error"
+    assert "is a symlink to" in (status.error or "")
+    assert "outside the plugins folder" in (status.error or "")
+    assert not (tmp_path / "outside" / "ran").exists()
+
+
+def test_a_helper_linked_inside_the_folder_is_fine(
+    plughost_project: ProjectFactory, tmp_path: Path
+) -> None:
+    project = plughost_project({"user": USES_HELPER})
+    (project.plugins_dir / "_real.py").write_text('VALUE = "inside"\n')
+    (project.plugins_dir / "_shared.py").symlink_to(project.plugins_dir / "_real.py")
+    result = CliRunner().invoke(cli, ["--config", str(project.config_path), "check", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)
+
+
+async def test_a_file_changing_while_it_loads_is_not_a_successful_load(
+    plughost_project: Any, plughost_client: ClientFactory
+) -> None:
+    """A plugin whose file changes between read and run: the load fails, the old one serves."""
+    from plughost.testing import host_of
+
+    good = 'import plughost\n\n@plughost.route("/v")\nasync def v():\n    return {"v": 1}\n'
+    project = plughost_project({"racy": good})
+    client = await plughost_client(project)
+    host = host_of(client)
+    # This version rewrites its own file as it is imported, as an in-place save would.
+    racy = (
+        "import pathlib\n"
+        "pathlib.Path(__file__).write_text(pathlib.Path(__file__).read_text() + '\\n# more')\n"
+    )
+    (project.plugins_dir / "racy.py").write_text(racy)
+    result = await host.load("racy")
+    assert not result.ok
+    assert "changed while it was being loaded" in str(result.error)
+    resp = await client.get("/v")
+    assert await resp.json() == {"v": 1}
