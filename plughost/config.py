@@ -6,6 +6,7 @@ line and column (see :mod:`plughost.cli.configfile` for writing).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -55,6 +56,8 @@ class ServerConfig:
     task_grace: float = 5.0
     #: worker processes (``plughost run --workers``); 1 serves in the ``plughost`` process
     workers: int = 1
+    #: proxies (addresses or CIDR blocks) whose ``X-Forwarded-For`` names the client
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ _SERVER_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "drain_timeout": ((int, float), "a number"),
     "task_grace": ((int, float), "a number"),
     "workers": (int, "an integer"),
+    "trusted_proxies": (list, "a list of addresses or networks"),
 }
 _TASKS_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "store": (str, 'a string: "auto", "memory", "sqlite" or "redis://HOST:PORT/DB"'),
@@ -248,7 +252,10 @@ class _Validator:
         for section in data:
             if section not in _SECTIONS:
                 self._unknown((), section, _SECTIONS)
-        server = ServerConfig(**self.table(data, ("server",), _SERVER_KEYS))
+        server_values = self.table(data, ("server",), _SERVER_KEYS)
+        if "trusted_proxies" in server_values:
+            server_values["trusted_proxies"] = self.networks(server_values["trusted_proxies"])
+        server = ServerConfig(**server_values)
         auth = AuthConfig(**self.table(data, ("auth",), _AUTH_KEYS))
         cors_values = self.table(data, ("cors",), _CORS_KEYS)
         for key in ("allow_origins", "allow_methods", "allow_headers"):
@@ -301,6 +308,19 @@ class _Validator:
         if tasks.ttl <= 0:
             self.fail(("tasks",), "ttl", "tasks.ttl: expected a number of seconds above 0")
         return tasks
+
+    def networks(self, entries: list[str]) -> tuple[str, ...]:
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                self.fail(
+                    ("server",),
+                    "trusted_proxies",
+                    f"server.trusted_proxies: {entry!r} is not an IP address or network",
+                    hint='write addresses or CIDR blocks, e.g. ["127.0.0.1", "10.0.0.0/8"]',
+                )
+        return tuple(entries)
 
     def plugin(self, name: str, value: object) -> PluginConfig:
         where = ("plugins", name)

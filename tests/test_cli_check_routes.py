@@ -133,6 +133,8 @@ def test_routes_table(project: Project) -> None:
         ["METHOD", "RULE", "PLUGIN", "WRAPPERS", "HOOKS"],
         ["GET", "/hello", "hello", "timing", "timing: start_request"],
         ["POST", "/hello", "hello", "timing", "timing: start_request"],
+        ["GET", "/hello/{subpath:.*}", "hello", "timing", "timing: start_request"],
+        ["POST", "/hello/{subpath:.*}", "hello", "timing", "timing: start_request"],
         ["POST", "/items/{id}", "timing", "timing", "timing: start_request"],
     ]
 
@@ -155,6 +157,8 @@ def test_routes_json(project: Project) -> None:
     assert [(r["method"], r["rule"]) for r in data["routes"]] == [
         ("GET", "/hello"),
         ("POST", "/hello"),
+        ("GET", "/hello/{subpath:.*}"),
+        ("POST", "/hello/{subpath:.*}"),
         ("POST", "/items/{id}"),
     ]
 

@@ -321,7 +321,12 @@ def test_show_enabled_plugin_json(project: Project) -> None:
         },
     ]
     methods = {(r["method"], r["rule"]): r["wrappers"] for r in data["routes"]}
-    assert methods == {("GET", "/blog"): ["timing"], ("POST", "/blog"): ["timing"]}
+    assert methods == {
+        ("GET", "/blog"): ["timing"],
+        ("POST", "/blog"): ["timing"],
+        ("GET", "/blog/{subpath:.*}"): ["timing"],
+        ("POST", "/blog/{subpath:.*}"): ["timing"],
+    }
 
 
 def test_show_table(project: Project) -> None:
@@ -335,7 +340,9 @@ def test_show_table(project: Project) -> None:
     assert f"  file       {project.plugins_dir / 'blog.py'}" in lines
     assert "limit  int    10       5" in lines
     assert 'title  str    "Blog"   (default)' in lines
-    assert "GET     /blog  timing" in lines
+    rows = [line.split() for line in lines]
+    assert ["GET", "/blog", "timing"] in rows
+    assert ["GET", "/blog/{subpath:.*}", "timing"] in rows
 
 
 def test_show_unknown_plugin_suggests(project: Project) -> None:

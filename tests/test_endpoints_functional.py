@@ -47,8 +47,11 @@ class Args(BasePlugin):
 
     def request_handler(self, **args):
         headers = args.pop("request_headers")
+        request, log = args.pop("request"), args.pop("log")
         return {
             "args": args,
+            "method": request.method,
+            "log": [log.name, log is self.log],
             "custom": headers.get("x-custom"),
             "CUSTOM": headers.get("X-CUSTOM"),
             "plugin": {
@@ -69,16 +72,19 @@ async def test_request_handler_gets_get_and_post_values_and_headers(
     plugin = {"route_path": "args", "auth_type": "none", "params": {"colour": "blue"}, "port": 8080}
 
     resp = await client.get("/args", params={"a": "1", "b": "two"}, headers={"X-Custom": "yes"})
+    host_args = {"client_ip": "127.0.0.1", "subpath": None}
     assert await resp.json() == {
-        "args": {"a": "1", "b": "two"},
+        "args": {"a": "1", "b": "two", **host_args},
+        "method": "GET",
+        "log": ["plughost.plugins.argsplugin", True],
         "custom": "yes",
         "CUSTOM": "yes",
         "plugin": plugin,
     }
     resp = await client.post("/args", data={"form": "value"}, params={"q": "1"})
-    assert (await resp.json())["args"] == {"form": "value", "q": "1"}
+    assert (await resp.json())["args"] == {"form": "value", "q": "1", **host_args}
     resp = await client.post("/args", json={"n": 1, "list": [1, 2], "obj": {"k": None}})
-    assert (await resp.json())["args"] == {"n": 1, "list": [1, 2], "obj": {"k": None}}
+    assert (await resp.json())["args"] == {"n": 1, "list": [1, 2], "obj": {"k": None}, **host_args}
 
 
 @pytest.mark.parametrize("where", ["query", "form", "json"])
@@ -148,7 +154,7 @@ async def test_route_path_from_config_wins(
     assert (await client.get("/args")).status == 404
     resp = await client.get("/configured/here", params={"x": "1"})
     body = await resp.json()
-    assert body["args"] == {"x": "1"}
+    assert body["args"] == {"x": "1", "client_ip": "127.0.0.1", "subpath": None}
     assert body["plugin"]["route_path"] == "configured/here"
 
 
@@ -196,7 +202,8 @@ class Secure(BasePlugin):
     route_path = "secure"
 
     def request_handler(self, **args):
-        args.pop("request_headers")
+        for supplied in ("request", "request_headers", "client_ip", "log", "subpath"):
+            args.pop(supplied)
         return {"args": args}
 """
 

@@ -20,10 +20,10 @@ from ..discovery import PluginSource
 from ..errors import PluginError, PluginSetupError
 from ..handle import HostServices, PluginHandle, await_maybe
 from ..params import PARAMS_CLASS, validate_params
-from ..request.auth import expected_key
 from ..request.hooks import HookSet, hook_functions
 from ..request.routes import ROUTES_ATTRIBUTE, RouteSpec
 from .importer import ImportedPlugin, blame_exception, import_plugin, module_objects
+from .mount import mount_endpoint
 
 if TYPE_CHECKING:
     from ..config import PluginConfig
@@ -91,7 +91,8 @@ async def build_version(
     try:
         module = imported.module
         handle.params = _params(module, plugin_config, host)
-        _collect(module, handle, plugin_config, host)
+        for endpoint in _collect(module, handle):
+            await mount_endpoint(endpoint, handle, plugin_config, host, source)
         setup = getattr(module, "setup", None)
         if callable(setup):
             try:
@@ -145,9 +146,9 @@ def _params(module: ModuleType, plugin_config: PluginConfig, host: HostServices)
     )
 
 
-def _collect(
-    module: ModuleType, handle: PluginHandle, plugin_config: PluginConfig, host: HostServices
-) -> None:
+def _collect(module: ModuleType, handle: PluginHandle) -> list[type[BasePlugin]]:
+    """Register the module's routes and hooks; returns its BasePlugin subclasses to mount."""
+    endpoints: list[type[BasePlugin]] = []
     for _, value in module_objects(module):
         specs: tuple[RouteSpec, ...] = getattr(value, ROUTES_ATTRIBUTE, ())
         for spec in specs:
@@ -158,38 +159,8 @@ def _collect(
             and value is not BasePlugin
             and not inspect.isabstract(value)
         ):
-            _mount(value, handle, plugin_config, host)
+            endpoints.append(value)
     functions = hook_functions(module)
     if functions:
         handle.hooks.append(HookSet(handle.name or "plughost", module, functions))
-
-
-def _mount(
-    cls: type[BasePlugin], handle: PluginHandle, plugin_config: PluginConfig, host: HostServices
-) -> None:
-    route_path = (plugin_config.route_path or cls.route_path or cls.__name__.lower()).strip("/")
-    auth_type = plugin_config.auth_type
-    if auth_type == "none" and cls.auth_type:
-        auth_type = cls.auth_type
-    name = plugin_config.name
-
-    def keys() -> tuple[str | None, bool]:
-        config = host.config
-        own = config.plugin(name) or plugin_config
-        return expected_key(config, auth_type, own.key), config.auth.allow_query_key
-
-    try:
-        instance = cls(
-            host.config,
-            route_path,
-            auth_type,
-            handle.params,
-            apikey=keys()[0],
-            tasks=handle.tasks,
-            keys=keys,
-        )
-    except Exception as error:
-        raise PluginSetupError(
-            f"{cls.__name__}(...) raised {type(error).__name__}: {error}", plugin=handle.name
-        ) from error
-    handle.add_route(f"/{route_path}", instance.handle_request, ("GET", "POST"))
+    return endpoints

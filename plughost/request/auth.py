@@ -19,6 +19,7 @@ __all__ = ["KEY_ARGUMENT", "authorize", "expected_key", "key_from", "keys_equal"
 logger: Final = logging.getLogger("plughost.auth")
 #: the request argument (POST body, or query when allowed) that may carry the key
 KEY_ARGUMENT: Final = "apikey"
+_KEY_HEADERS: Final = ("X-API-Key", "X-Custom-Auth")
 
 
 def key_from(
@@ -26,17 +27,19 @@ def key_from(
 ) -> str | None:
     """The API key a request presents, consuming an ``apikey`` argument from ``args``.
 
-    Accepted from ``Authorization: Bearer``, ``X-API-Key``, an ``apikey`` body
-    argument, and an ``apikey`` query argument only when ``allow_query``.
+    Accepted from ``Authorization: Bearer``, ``X-API-Key``, ``X-Custom-Auth``
+    (plugincore's header), an ``apikey`` body argument, and an ``apikey`` query
+    argument only when ``allow_query``.
     """
     argument = args.pop(KEY_ARGUMENT, None) if args is not None else None
     authorization = request.headers.get("Authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    header = request.headers.get("X-API-Key")
-    if header:
-        return header
+    for name in _KEY_HEADERS:
+        header = request.headers.get(name, "").strip()
+        if header:
+            return header
     if isinstance(argument, str):
         from_query = request.query.get(KEY_ARGUMENT) == argument
         if not from_query or allow_query:
