@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final, TypeVar, final
 
 from .config import Config, CorsConfig
-from .discovery import source_of
-from .errors import HTTPError, PlughostError, PluginError, RouteConflictError
+from .errors import HTTPError, RouteConflictError
 from .handle import PluginHandle
-from .reload.failure import Failure, describe_failure
-from .reload.importer import describe, short_traceback
-from .reload.stage import PluginVersion, build_version
+from .reload.outcome import LoadResult, PluginState, PluginStatus
+from .reload.stage import PluginVersion
+from .reload.transaction import LoadTransaction
 from .request.auth import authorize, expected_key
 from .request.context import Context
 from .request.cors import Cors
@@ -38,49 +35,6 @@ __all__ = ["Host", "LoadResult", "PluginState", "PluginStatus"]
 
 logger: Final = logging.getLogger("plughost.host")
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-class PluginState(StrEnum):
-    LOADED = "loaded"
-    ERROR = "error"
-    DISABLED = "disabled"
-    MISSING = "missing"
-
-
-@dataclass(slots=True)
-class PluginStatus:
-    """What the host knows about one configured or discovered plugin."""
-
-    name: str
-    state: PluginState
-    #: how many versions have been loaded (0 before the first)
-    version: int = 0
-    loaded_at: float | None = None
-    error: str | None = None
-    #: how long the last load, reload or failed attempt took
-    seconds: float | None = None
-    #: where and why the last load failed, while ``error`` is set
-    failure: Failure | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "state": self.state.value,
-            "version": self.version,
-            "loaded_at": self.loaded_at,
-            "error": self.error,
-            "load_ms": round(self.seconds * 1000, 2) if self.seconds is not None else None,
-            "failure": self.failure.as_dict() if self.failure is not None else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class LoadResult:
-    """The outcome of loading (or reloading) one plugin: a value, never an exception."""
-
-    name: str
-    ok: bool
-    error: PlughostError | None = None
-    seconds: float = 0.0
 
 
 @final
@@ -152,7 +106,7 @@ class Host:
             before = len(self._own.routes)
             self._own.register(spec, callback)
             try:
-                self._publish()
+                self.publish()
             except RouteConflictError:
                 del self._own.routes[before:]
                 raise
@@ -197,7 +151,7 @@ class Host:
             await self._own.aclose()
         except Exception as error:
             errors.append(error)
-        self._publish()
+        self.publish()
         try:
             await self.tasks.aclose()
         except Exception as error:
@@ -263,7 +217,7 @@ class Host:
         """Apply a ``[cors]`` table: its response hook, and the preflight answers."""
         self.cors = Cors(config) if config.enabled else None
         self._extra_hooks = (self.cors.hooks(),) if self.cors is not None else ()
-        self._publish(reset_all=True)
+        self.publish(reset_all=True)
 
     # -- plugin lifecycle ---------------------------------------------------
 
@@ -291,8 +245,22 @@ class Host:
             if plugin.enabled:
                 results.append(await self.load(plugin.name))
             else:
-                self._set_status(PluginStatus(plugin.name, PluginState.DISABLED))
+                self.set_status(PluginStatus(plugin.name, PluginState.DISABLED))
         return results
+
+    @asynccontextmanager
+    async def transaction(self, config: Config | None = None) -> AsyncIterator[LoadTransaction]:
+        """A :class:`~plughost.reload.transaction.LoadTransaction` holding the host's lock.
+
+        Left without a commit or an abort (an exception, a cancellation), it aborts.
+        """
+        async with self._lock:
+            transaction = LoadTransaction(self, config)
+            try:
+                yield transaction
+            finally:
+                if not transaction.finished:
+                    await transaction.abort("interrupted")
 
     async def load(self, name: str) -> LoadResult:
         """Load, or reload, plugin ``name`` as one transaction.
@@ -300,132 +268,48 @@ class Host:
         On any failure the previous version (if any) keeps serving and the
         error is recorded in the plugin's status.
         """
-        async with self._lock:
-            return await self._load(name)
+        async with self.transaction() as transaction:
+            await transaction.stage(name)
+            await transaction.prepare()
+            return transaction.commit()[0]
 
-    async def _load(self, name: str) -> LoadResult:
-        started = time.perf_counter()
-        plugin_config = self.config.plugin(name)
-        previous = self._versions.get(name)
-        status = self._status.get(name) or PluginStatus(name, PluginState.LOADED)
-        if plugin_config is None or not plugin_config.enabled:
-            raise PluginError(f"plugin {name!r} is not enabled in {self.config.path}")
-        source = source_of(self.config.plugins_dir, name)
-        if source is None:
-            error = PluginError(
-                f"plugin {name!r} not found in {self.config.plugins_dir}",
-                plugin=name,
-                hint=f"create plugins/{name}.py or plugins/{name}/__init__.py",
-            )
-            self._set_status(
-                PluginStatus(
-                    name,
-                    PluginState.MISSING,
-                    status.version,
-                    None,
-                    str(error),
-                    time.perf_counter() - started,
-                    describe_failure(error, self.config.plugins_dir),
-                )
-            )
-            candidate = {k: v for k, v in self._versions.items() if k != name}
-            self._publish(candidate, reset_all=previous is not None and previous.shapes_every_route)
-            if previous is not None:
-                self._retire_later(previous)
-            return self._report(LoadResult(name, False, error, time.perf_counter() - started))
-        try:
-            version = await build_version(self, plugin_config, source, status.version + 1)
-        except PlughostError as error:
-            return self._failed(name, status, previous, error, started)
-        except Exception as error:  # pragma: no cover - build_version wraps what it can
-            return self._failed(
-                name, status, previous, PluginError(describe(error), plugin=name), started
-            )
-        candidate = dict(self._versions)
-        candidate[name] = version
-        try:
-            self._publish(
-                candidate,
-                reset_all=version.shapes_every_route
-                or bool(previous is not None and previous.shapes_every_route),
-            )
-        except PluginError as error:
-            version.imported.rollback()
-            await _close_quietly(version)
-            return self._failed(name, status, previous, error, started)
-        self._set_status(
-            PluginStatus(
-                name,
-                PluginState.LOADED,
-                version.number,
-                version.loaded_at,
-                seconds=time.perf_counter() - started,
-            )
-        )
-        if previous is not None:
-            self._retire_later(previous)
-        return self._report(LoadResult(name, True, None, time.perf_counter() - started))
+    async def unload(self, name: str, state: PluginState = PluginState.DISABLED) -> None:
+        """Take plugin ``name`` out of service and close it."""
+        async with self.transaction() as transaction:
+            transaction.stage_unload(name, state)
+            transaction.commit()
 
-    def _failed(
-        self,
-        name: str,
-        status: PluginStatus,
-        previous: PluginVersion | None,
-        error: PlughostError,
-        started: float,
-    ) -> LoadResult:
-        logger.error(
-            "plugin %r failed to load in %.1f ms; %s: %s%s",
-            name,
-            (time.perf_counter() - started) * 1000,
-            "the previous version keeps serving" if previous is not None else "not serving",
-            error,
-            short_traceback(error, self.config.plugins_dir),
-        )
-        self._set_status(
-            PluginStatus(
-                name,
-                PluginState.LOADED if previous is not None else PluginState.ERROR,
-                status.version,
-                status.loaded_at,
-                str(error),
-                time.perf_counter() - started,
-                describe_failure(error, self.config.plugins_dir),
-            )
-        )
-        if previous is None:
-            self._publish()
-        return self._report(LoadResult(name, False, error, time.perf_counter() - started))
+    # -- what a transaction uses ----------------------------------------------
 
-    def _set_status(self, status: PluginStatus) -> None:
+    def status_of(self, name: str) -> PluginStatus | None:
+        """The recorded status of plugin ``name``; None before it was loaded or disabled."""
+        return self._status.get(name)
+
+    def set_status(self, status: PluginStatus) -> None:
+        """Record a plugin's new status and tell the status listeners."""
         self._status[status.name] = status
         for listener in list(self.status_listeners):
             listener(status)
 
-    def _report(self, result: LoadResult) -> LoadResult:
+    def report(self, result: LoadResult) -> LoadResult:
+        """Tell the listeners about a load's result."""
         for listener in list(self.listeners):
             listener(result)
         return result
 
-    async def unload(self, name: str, state: PluginState = PluginState.DISABLED) -> None:
-        """Take plugin ``name`` out of service and close it."""
-        async with self._lock:
-            version = self._versions.get(name)
-            status = self._status.get(name)
-            self._set_status(PluginStatus(name, state, status.version if status else 0))
-            if version is None:
-                self._publish()
-                return
-            candidate = dict(self._versions)
-            del candidate[name]
-            self._publish(candidate, reset_all=version.shapes_every_route)
-            self._retire_later(version)
+    def apply_config(self, config: Config) -> None:
+        """Put an edited config in force: its CORS policy, keys and debug flag."""
+        old, self.config = self.config, config
+        if config.cors != old.cors:
+            self.set_cors(config.cors)
+        elif config.auth != old.auth or config.server.debug != old.server.debug:
+            self.reset()
 
     def republish(self) -> None:
         """Publish again after the config's plugin order changed."""
-        self._publish(reset_all=True)
+        self.publish(reset_all=True)
 
-    def _retire_later(self, version: PluginVersion) -> None:
+    def retire_later(self, version: PluginVersion) -> None:
         task = asyncio.get_running_loop().create_task(self._retire(version))
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
@@ -463,7 +347,7 @@ class Host:
         order = {plugin.name: index for index, plugin in enumerate(self.config.plugins)}
         return sorted(versions.values(), key=lambda v: order.get(v.name, len(order)))
 
-    def _publish(
+    def publish(
         self, versions: dict[str, PluginVersion] | None = None, *, reset_all: bool = False
     ) -> None:
         """Swap in a new route table (and wrapper and hook lists) in one step.
@@ -472,12 +356,7 @@ class Host:
             RouteConflictError: nothing is changed.
         """
         versions = self._versions if versions is None else versions
-        ordered = self._ordered(versions)
-        handles = [self._own, *(v.handle for v in ordered)]
-        routes = [route for handle in handles for route in handle.routes]
-        claimed = {(route.method, route.rule) for route in routes}
-        routes.extend(r for r in self._placeholders(versions) if (r.method, r.rule) not in claimed)
-        table = RouteTable(routes, self.table)
+        handles, table = self._plan(versions)
         self._versions = versions
         self._installed = tuple(w for handle in handles for w in handle.wrappers)
         self._hook_sets = (
@@ -489,6 +368,22 @@ class Host:
         self.table = table
         if reset_all:
             self.reset()
+
+    def check_publish(self, versions: dict[str, PluginVersion]) -> None:
+        """Raise what :meth:`publish` would raise for ``versions``; change nothing.
+
+        Raises:
+            RouteConflictError: two of the routes claim one method and rule.
+        """
+        self._plan(versions)
+
+    def _plan(self, versions: dict[str, PluginVersion]) -> tuple[list[PluginHandle], RouteTable]:
+        ordered = self._ordered(versions)
+        handles = [self._own, *(v.handle for v in ordered)]
+        routes = [route for handle in handles for route in handle.routes]
+        claimed = {(route.method, route.rule) for route in routes}
+        routes.extend(r for r in self._placeholders(versions) if (r.method, r.rule) not in claimed)
+        return handles, RouteTable(routes, self.table)
 
     def _placeholders(self, versions: dict[str, PluginVersion]) -> list[Route]:
         """503 routes for enabled plugins that failed with no version to serve."""
@@ -528,7 +423,7 @@ class Host:
     def hooks_changed(self, handle: PluginHandle) -> None:
         """A live handle added hooks: publish, so every route is compiled again."""
         if self.is_live(handle):
-            self._publish(reset_all=True)
+            self.publish(reset_all=True)
 
 
 def _unavailable(name: str) -> Callable[..., Any]:

@@ -1,0 +1,45 @@
+"""A short digest of what a plugin version is made of: its files, its helpers, its section.
+
+Workers compare digests to tell whether they serve the same version of a
+plugin, and ``plughost reload`` to tell which plugins changed on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .importer import helper_imports
+
+if TYPE_CHECKING:
+    from ..config import PluginConfig
+    from ..discovery import PluginSource
+
+__all__ = ["source_digest"]
+
+
+def _files(plugins_dir: Path, source: PluginSource) -> list[Path]:
+    files = [source.path] if not source.is_package else sorted(source.root.rglob("*.py"))
+    for helper in sorted(helper_imports(source)):
+        module = plugins_dir / f"{helper}.py"
+        package = plugins_dir / helper
+        if module.is_file():
+            files.append(module)
+        elif package.is_dir():
+            files.extend(sorted(package.rglob("*.py")))
+    return files
+
+
+def source_digest(plugins_dir: Path, source: PluginSource, plugin_config: PluginConfig) -> str:
+    """Twelve hex digits over the plugin's files, the helpers it imports, and its section."""
+    digest = hashlib.sha256(repr((plugin_config.name, plugin_config.enabled)).encode())
+    digest.update(repr(sorted(plugin_config.params.items())).encode())
+    digest.update(repr((plugin_config.route_path, plugin_config.auth_type)).encode())
+    for path in _files(plugins_dir, source):
+        digest.update(str(path.relative_to(plugins_dir)).encode())
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"\0missing")
+    return digest.hexdigest()[:12]
