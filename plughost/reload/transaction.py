@@ -26,6 +26,7 @@ from ..discovery import source_of
 from ..errors import PlughostError, PluginError
 from ..handle import HostServices
 from .digest import source_digest
+from .failure import describe_failure
 from .importer import describe, short_traceback
 from .outcome import LoadResult, PluginState, PluginStatus
 from .stage import PluginVersion, build_version
