@@ -145,7 +145,7 @@ async def test_broken_edit_shows_where_while_old_version_serves(
     assert await (await client.get("/hello")).json() == {"version": 2}
     html = await page(client)
     assert "The last edit failed: version 2 keeps serving" in html
-    assert f"<code>{path}:5</code>" in html
+    assert f'<code title="{path}:5">plugins/hello.py:5</code>' in html
     assert "SyntaxError" in html
     assert '<mark aria-label="line 5, where it failed"><span class="number">5</span>' in html
     assert "async def hello(:" in html
@@ -171,7 +171,7 @@ async def test_exception_at_import_shows_the_traceback(
     assert "Failed to load: nothing serving" in html
     assert "RuntimeError: no database configured" in html
     path = project.plugins_dir / "hello.py"
-    assert f"<code>{path}:5</code>" in html
+    assert f'<code title="{path}:5">plugins/hello.py:5</code>' in html
     assert '<pre class="traceback"' in html
     assert "in helper" in html
 

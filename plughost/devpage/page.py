@@ -7,6 +7,7 @@ renderer, here.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from html import escape
@@ -40,7 +41,8 @@ def render_page(document: Mapping[str, Any], history: Iterable[ReloadEvent]) -> 
     title = f"plughost: {_count(len(plugins), 'plugin')}"
     if failing:
         title += f", {_count(failing, 'error')}"
-    cards = "\n".join(_plugin(name, plugin) for name, plugin in plugins.items())
+    project = os.path.dirname(str(document.get("config", ""))) + os.sep
+    cards = "\n".join(_plugin(name, plugin, project) for name, plugin in plugins.items())
     if not cards:
         cards = '<p class="empty">No plugins in the config yet.</p>'
     return f"""<!doctype html>
@@ -90,7 +92,7 @@ def _ms(value: object) -> str:
     return f"{value:.1f} ms" if value < 1000 else f"{value / 1000:.2f} s"
 
 
-def _plugin(name: str, plugin: Mapping[str, Any]) -> str:
+def _plugin(name: str, plugin: Mapping[str, Any], project: str) -> str:
     anchor = f"plugin-{escape(name)}"
     state = str(plugin.get("state"))
     version = plugin.get("version") or 0
@@ -109,7 +111,7 @@ def _plugin(name: str, plugin: Mapping[str, Any]) -> str:
 <div><dt>Loaded</dt><dd>{loaded}</dd></div>
 <div><dt>Last load took</dt><dd>{_ms(plugin.get("load_ms"))}</dd></div>
 </dl>
-{_failure(anchor, shown_state, version, plugin) if plugin.get("error") else ""}
+{_failure(anchor, shown_state, version, plugin, project) if plugin.get("error") else ""}
 </article>"""
 
 
@@ -139,7 +141,10 @@ def _value(value: object) -> str:
     return f'"{value}"' if isinstance(value, str) else repr(value)
 
 
-def _failure(anchor: str, shown_state: str, version: int, plugin: Mapping[str, Any]) -> str:
+def _failure(
+    anchor: str, shown_state: str, version: int, plugin: Mapping[str, Any], project: str
+) -> str:
+    """The failed load: paths are shown relative to the project's folder, in full on hover."""
     failure: Mapping[str, Any] = plugin.get("failure") or {"message": plugin.get("error")}
     if shown_state == "edit refused":
         heading = f"The last edit failed: version {version} keeps serving"
@@ -149,10 +154,12 @@ def _failure(anchor: str, shown_state: str, version: int, plugin: Mapping[str, A
         heading = "Failed to load: nothing serving"
     where = ""
     if failure.get("path"):
-        location = str(failure["path"])
+        full = str(failure["path"])
+        location = full.removeprefix(project)
         if failure.get("line"):
+            full += f":{failure['line']}"
             location += f":{failure['line']}"
-        where = f'<p class="where"><code>{escape(location)}</code></p>'
+        where = f'<p class="where"><code title="{escape(full)}">{escape(location)}</code></p>'
     source = ""
     if failure.get("source"):
         lines = []
@@ -170,7 +177,7 @@ def _failure(anchor: str, shown_state: str, version: int, plugin: Mapping[str, A
     if failure.get("traceback"):
         traceback = (
             f'<pre class="traceback" tabindex="0" aria-label="Traceback">'
-            f"{escape(failure['traceback'])}</pre>"
+            f"{escape(failure['traceback'].replace(project, ''))}</pre>"
         )
     return f"""<section class="failure" aria-labelledby="{anchor}-failure">
 <h4 id="{anchor}-failure">{escape(heading)}</h4>

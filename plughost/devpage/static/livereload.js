@@ -1,7 +1,8 @@
 // plughost livereload: reload this page when the plugin serving it reloads.
 //   <script src="/_plughost/static/livereload.js" data-plugin="NAME"></script>
 // Without data-plugin, any plugin's reload refreshes the page. After a server
-// restart the page refreshes once the server answers again.
+// restart the page refreshes once the server answers again. While connected,
+// <html> carries data-livereload="connected".
 "use strict";
 
 (() => {
@@ -14,6 +15,7 @@
     const source = new EventSource(eventsUrl);
     source.addEventListener("open", () => {
       if (lost) window.location.reload();
+      document.documentElement.dataset.livereload = "connected";
     });
     source.addEventListener("plugin", (message) => {
       const event = JSON.parse(message.data);
