@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from aiohttp.test_utils import TestClient
 
     from .host import Host, LoadResult
+    from .reload.watch import Reloader
 
 __all__ = [
     "ClientFactory",
@@ -42,6 +43,7 @@ __all__ = [
     "host_of",
     "plughost_project",
     "pytest_configure",
+    "reloader_of",
     "wait_for_load",
 ]
 
@@ -157,6 +159,14 @@ def host_of(client: TestClient[Any, Any]) -> Host:
     """The running :class:`~plughost.host.Host` behind a ``plughost_client`` client."""
     host: Host = getattr(client, "plughost")  # noqa: B009 - set by plughost_client
     return host
+
+
+def reloader_of(client: TestClient[Any, Any]) -> Reloader:
+    """The file watcher of a ``plughost_client(..., reload=True)`` client."""
+    reloader: Reloader | None = getattr(client, "reloader")  # noqa: B009 - set by plughost_client
+    if reloader is None:
+        raise LookupError("this client was opened without reload=True")
+    return reloader
 
 
 async def wait_for_load(

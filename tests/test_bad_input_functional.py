@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from aiohttp import FormData
 
+from plughost.testing import ClientFactory, ProjectFactory
+
 ECHO = """
 import plughost
 from plughost import BasePlugin
@@ -95,8 +97,8 @@ CORPUS: list[tuple[str, str, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("method", "path", "kwargs"), CORPUS, ids=range(len(CORPUS)))
 async def test_bad_input_is_a_client_error(
-    plughost_project: Any,
-    plughost_client: Any,
+    plughost_project: ProjectFactory,
+    plughost_client: ClientFactory,
     caplog: pytest.LogCaptureFixture,
     method: str,
     path: str,
@@ -111,7 +113,7 @@ async def test_bad_input_is_a_client_error(
 
 
 async def test_a_lone_surrogate_in_json_is_a_400_that_says_so(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     client = await plughost_client(plughost_project({"echo": ECHO}, config=CONFIG))
     resp = await client.post(
@@ -126,7 +128,9 @@ async def test_a_lone_surrogate_in_json_is_a_400_that_says_so(
 
 
 async def test_a_lone_surrogate_key_is_refused_not_an_error(
-    plughost_project: Any, plughost_client: Any, caplog: pytest.LogCaptureFixture
+    plughost_project: ProjectFactory,
+    plughost_client: ClientFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = await plughost_client(plughost_project({"echo": ECHO}, config=CONFIG))
     for path in ("/guarded", "/keyed"):
@@ -146,7 +150,7 @@ def test_keys_with_lone_surrogates_compare() -> None:
 
 
 async def test_too_many_form_fields_says_what_was_exceeded(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     client = await plughost_client(plughost_project({"echo": ECHO}, config=CONFIG))
     form = FormData([(f"f{i}", "1") for i in range(10_000)])
@@ -157,7 +161,7 @@ async def test_too_many_form_fields_says_what_was_exceeded(
 
 
 async def test_generated_json_bodies_are_never_a_5xx(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from plughost.cli.commands import cli
-from plughost.testing import Project
+from plughost.testing import Project, ProjectFactory
 
 HELLO = """
 from dataclasses import dataclass
@@ -61,7 +60,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def project(plughost_project: Any) -> Project:
+def project(plughost_project: ProjectFactory) -> Project:
     site: Project = plughost_project({"hello": HELLO, "timing": TIMING})
     return site
 
@@ -90,7 +89,7 @@ def test_check_json_ok(project: Project) -> None:
     }
 
 
-def test_check_reports_every_problem(plughost_project: Any) -> None:
+def test_check_reports_every_problem(plughost_project: ProjectFactory) -> None:
     project: Project = plughost_project(
         {"hello": HELLO, "broken": "import no_such_module_anywhere\n"},
         enabled=["hello", "broken", "gone"],

@@ -11,14 +11,13 @@ import subprocess
 import sys
 import termios
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from plughost.cli.commands import cli
 from plughost.errors import ConfigError
-from plughost.testing import Project
+from plughost.testing import Project, ProjectFactory
 
 HELLO = """
 from plughost import BasePlugin
@@ -39,7 +38,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def project(plughost_project: Any) -> Project:
+def project(plughost_project: ProjectFactory) -> Project:
     site: Project = plughost_project({"hello": HELLO})
     return site
 

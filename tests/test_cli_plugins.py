@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from plughost.cli.commands import cli
 from plughost.config import load_config
-from plughost.testing import Project
+from plughost.testing import Project, ProjectFactory
 
 BLOG = """
 from dataclasses import dataclass
@@ -103,7 +102,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def project(plughost_project: Any) -> Project:
+def project(plughost_project: ProjectFactory) -> Project:
     site: Project = plughost_project(
         {"blog": BLOG, "timing": TIMING, "audit": AUDIT, "trap": TRAP}, enabled=[]
     )
@@ -245,7 +244,7 @@ def test_list_shows_a_syntax_error_without_importing(project: Project) -> None:
     assert row["error"].startswith(f"{project.plugins_dir / 'audit.py'}:2: ")
 
 
-def test_list_empty_project(plughost_project: Any) -> None:
+def test_list_empty_project(plughost_project: ProjectFactory) -> None:
     empty: Project = plughost_project({})
     result = invoke(empty, "plugins", "list")
     assert result.exit_code == 0

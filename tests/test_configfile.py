@@ -6,7 +6,6 @@ import fcntl
 import os
 import stat
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -257,14 +256,30 @@ def test_a_symlinked_config_stays_a_symlink(tmp_path: Path) -> None:
     assert load_config(real).plugin("blog").enabled  # type: ignore[union-attr]
 
 
+def calls_to(function: object) -> threading.Event:
+    """An event set when a thread started after this call calls the C function ``function``."""
+    seen = threading.Event()
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        if event == "c_call" and arg is function:
+            seen.set()
+
+    threading.setprofile(profile)
+    return seen
+
+
 def test_a_writer_that_waited_for_the_lock_edits_the_new_file(tmp_path: Path) -> None:
     """The first writer replaces the file; the waiting one must not edit the old inode."""
     path = write(tmp_path, HAND_WRITTEN)
     old = os.open(path, os.O_RDONLY)
     fcntl.flock(old, fcntl.LOCK_EX)
     waiting = threading.Thread(target=set_enabled, args=(path, ["blog"], True))
-    waiting.start()
-    time.sleep(0.2)
+    tried_lock = calls_to(fcntl.flock)
+    try:
+        waiting.start()
+        assert tried_lock.wait(10), "the second writer never tried to lock"
+    finally:
+        threading.setprofile(None)
     temp = tmp_path / "new.toml"
     temp.write_text(HAND_WRITTEN.replace("port    = 8081", "port    = 9000"))
     os.replace(temp, path)

@@ -9,9 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from plughost.host import PluginState
-from plughost.testing import Project, wait_for_load
+from plughost.testing import (
+    ClientFactory,
+    Project,
+    ProjectFactory,
+    host_of,
+    reloader_of,
+    wait_for_load,
+)
 
 V1 = """
 import plughost
@@ -39,13 +47,15 @@ def writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 async def edit_and_wait(
     client: Any, path: Path, text: str, name: str, *, ok: bool | None = True
 ) -> Any:
-    waiter = asyncio.create_task(wait_for_load(client.plughost, name, ok=ok))
+    waiter = asyncio.create_task(wait_for_load(host_of(client), name, ok=ok))
     await asyncio.sleep(0)
     path.write_text(text)
     return await waiter
 
 
-async def test_edit_serves_new_code(plughost_project: Any, plughost_client: Any) -> None:
+async def test_edit_serves_new_code(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project, reload=True)
     assert await (await client.get("/hello")).json() == {"version": 1}
@@ -55,7 +65,9 @@ async def test_edit_serves_new_code(plughost_project: Any, plughost_client: Any)
         assert await (await client.get("/hello")).json() == {"version": n}
 
 
-async def test_broken_edit_keeps_old_version(plughost_project: Any, plughost_client: Any) -> None:
+async def test_broken_edit_keeps_old_version(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project, reload=True)
     path = project.plugins_dir / "hello.py"
@@ -64,15 +76,15 @@ async def test_broken_edit_keeps_old_version(plughost_project: Any, plughost_cli
     assert "hello.py:10" in str(result.error)
     resp = await client.get("/hello")
     assert await resp.json() == {"version": 1}
-    status = client.plughost.status()["hello"]
+    status = host_of(client).status()["hello"]
     assert status.state is PluginState.LOADED and "SyntaxError" in (status.error or "")
     result = await edit_and_wait(client, path, version(3), "hello")
     assert await (await client.get("/hello")).json() == {"version": 3}
-    assert client.plughost.status()["hello"].error is None
+    assert host_of(client).status()["hello"].error is None
 
 
 async def edit_config_and_wait(client: Any, project: Project, text: str) -> None:
-    done = client.reloader.batch_done
+    done = reloader_of(client).batch_done
     project.config_path.write_text(text)
     async with asyncio.timeout(10):
         await done.wait()
@@ -101,7 +113,7 @@ GENERATION = 0
 
 
 async def test_close_once_per_setup_across_reloads(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project: Project = plughost_project({"life": LIFECYCLE})
     client = await plughost_client(project, reload=True)
@@ -115,7 +127,7 @@ async def test_close_once_per_setup_across_reloads(
     async with asyncio.timeout(10):
         while log.read_text().count("close") < 10:
             await asyncio.sleep(0.01)
-    await client.plughost.close()
+    await host_of(client).close()
     lines = log.read_text().split()
     assert lines.count("setup") == 11
     assert lines.count("close") == 11
@@ -130,7 +142,7 @@ FAILURES = {
 
 @pytest.mark.parametrize("kind", sorted(FAILURES))
 async def test_each_failure_keeps_old_version(
-    plughost_project: Any, plughost_client: Any, kind: str
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, kind: str
 ) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project, reload=True)
@@ -144,7 +156,7 @@ async def test_each_failure_keeps_old_version(
 
 
 async def test_route_conflict_keeps_old_version(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     other = 'import plughost\n\n@plughost.route("/taken")\nasync def taken():\n    return "other"\n'
     project: Project = plughost_project({"hello": version(1), "other": other})
@@ -174,17 +186,19 @@ def setup(host):
 """
 
 
-async def test_params_edit_and_invalid_params(plughost_project: Any, plughost_client: Any) -> None:
+async def test_params_edit_and_invalid_params(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project({"greet": PARAMS_PLUGIN}, params={"greet": {"times": 2}})
     client = await plughost_client(project, reload=True)
     assert await (await client.get("/greet")).text() == "hihi"
     text = project.config_path.read_text()
-    waiter = asyncio.create_task(wait_for_load(client.plughost, "greet"))
+    waiter = asyncio.create_task(wait_for_load(host_of(client), "greet"))
     await asyncio.sleep(0)
     project.config_path.write_text(text.replace("times = 2", "times = 3"))
     assert (await waiter).ok
     assert await (await client.get("/greet")).text() == "hihihi"
-    waiter = asyncio.create_task(wait_for_load(client.plughost, "greet"))
+    waiter = asyncio.create_task(wait_for_load(host_of(client), "greet"))
     await asyncio.sleep(0)
     project.config_path.write_text(text.replace("times = 2", 'times = "many"'))
     result = await waiter
@@ -194,7 +208,9 @@ async def test_params_edit_and_invalid_params(plughost_project: Any, plughost_cl
 
 
 async def test_broken_toml_keeps_last_good_config(
-    plughost_project: Any, plughost_client: Any, caplog: pytest.LogCaptureFixture
+    plughost_project: ProjectFactory,
+    plughost_client: ClientFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project, reload=True)
@@ -203,33 +219,37 @@ async def test_broken_toml_keeps_last_good_config(
     assert "config not applied" in caplog.text
     assert "plughost.toml:" in caplog.text
     assert await (await client.get("/hello")).json() == {"version": 1}
-    assert client.plughost.config.plugin("hello") is not None
+    assert host_of(client).config.plugin("hello") is not None
 
 
-async def test_disable_and_enable_in_config(plughost_project: Any, plughost_client: Any) -> None:
+async def test_disable_and_enable_in_config(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project, reload=True)
     text = project.config_path.read_text()
     await edit_config_and_wait(client, project, text.replace("enabled = true", "enabled = false"))
     assert (await client.get("/hello")).status == 404
-    assert client.plughost.status()["hello"].state is PluginState.DISABLED
-    waiter = asyncio.create_task(wait_for_load(client.plughost, "hello"))
+    assert host_of(client).status()["hello"].state is PluginState.DISABLED
+    waiter = asyncio.create_task(wait_for_load(host_of(client), "hello"))
     await asyncio.sleep(0)
     project.config_path.write_text(text)
     assert (await waiter).ok
     assert await (await client.get("/hello")).json() == {"version": 1}
 
 
-async def test_delete_and_readd_plugin(plughost_project: Any, plughost_client: Any) -> None:
+async def test_delete_and_readd_plugin(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project, reload=True)
     path = project.plugins_dir / "hello.py"
-    waiter = asyncio.create_task(wait_for_load(client.plughost, "hello"))
+    waiter = asyncio.create_task(wait_for_load(host_of(client), "hello"))
     await asyncio.sleep(0)
     path.unlink()
     assert not (await waiter).ok
     assert (await client.get("/hello")).status == 404
-    assert client.plughost.status()["hello"].state is PluginState.MISSING
+    assert host_of(client).status()["hello"].state is PluginState.MISSING
     await edit_and_wait(client, path, version(2), "hello")
     assert await (await client.get("/hello")).json() == {"version": 2}
 
@@ -253,7 +273,9 @@ async def show():
 """
 
 
-async def test_package_submodule_edit(plughost_project: Any, plughost_client: Any) -> None:
+async def test_package_submodule_edit(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project(
         {"pkg/__init__.py": PACKAGE_INIT, "pkg/messages.py": "MESSAGE = 'one'\n"}
     )
@@ -265,7 +287,9 @@ async def test_package_submodule_edit(plughost_project: Any, plughost_client: An
     assert await (await client.get("/pkg")).text() == "two"
 
 
-async def test_helper_edit_reloads_importers(plughost_project: Any, plughost_client: Any) -> None:
+async def test_helper_edit_reloads_importers(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project(
         {
             "_shared": "VALUE = 'first'\n",
@@ -277,18 +301,18 @@ async def test_helper_edit_reloads_importers(plughost_project: Any, plughost_cli
     )
     client = await plughost_client(project, reload=True)
     assert await (await client.get("/alpha")).text() == "first"
-    waiters = [asyncio.create_task(wait_for_load(client.plughost, n)) for n in ("alpha", "beta")]
-    gamma_version = client.plughost.status()["gamma"].version
+    waiters = [asyncio.create_task(wait_for_load(host_of(client), n)) for n in ("alpha", "beta")]
+    gamma_version = host_of(client).status()["gamma"].version
     await asyncio.sleep(0)
     (project.plugins_dir / "_shared.py").write_text("VALUE = 'second'\n")
     assert all(result.ok for result in await asyncio.gather(*waiters))
     assert await (await client.get("/alpha")).text() == "second"
     assert await (await client.get("/beta")).text() == "second"
-    assert client.plughost.status()["gamma"].version == gamma_version
+    assert host_of(client).status()["gamma"].version == gamma_version
 
 
 async def test_failed_first_load_answers_503_until_fixed(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project: Project = plughost_project({"hello": "raise RuntimeError('not yet')\n"})
     client = await plughost_client(project, reload=True)
@@ -312,13 +336,20 @@ VERSION = 1
 """
 
 
+async def inside(client: TestClient[Any, Any], plugin: str) -> None:
+    """Wait until a request is running inside ``plugin``'s serving version."""
+    async with asyncio.timeout(10):
+        while not host_of(client).versions[plugin].inflight:
+            await asyncio.sleep(0.01)
+
+
 async def test_inflight_request_finishes_on_old_code(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project: Project = plughost_project({"slow": SLOW})
     client = await plughost_client(project, reload=True)
     old = asyncio.create_task(client.get("/slow", params={"wait": "1.0"}))
-    await asyncio.sleep(0.2)
+    await inside(client, "slow")
     await edit_and_wait(
         client, project.plugins_dir / "slow.py", SLOW.replace("VERSION = 1", "VERSION = 2"), "slow"
     )
@@ -353,7 +384,7 @@ async def other():
 
 
 async def test_wrapper_reload_resets_every_route(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     other = OTHER
     project: Project = plughost_project({"hello": version(1), "other": other, "tag": WRAPPER})
@@ -365,7 +396,7 @@ async def test_wrapper_reload_resets_every_route(
     assert await (await client.get("/other")).json() == {"other": True, "tag": 2}
     assert await (await client.get("/hello")).json() == {"version": 1, "tag": 2}
     # An endpoint-only reload leaves other routes' compiled handlers alone.
-    other_route = next(r for r in client.plughost.routes if r.rule == "/other")
+    other_route = next(r for r in host_of(client).routes if r.rule == "/other")
     handler = other_route.handler
     assert handler is not None
     await edit_and_wait(client, project.plugins_dir / "hello.py", version(2), "hello")
@@ -391,7 +422,9 @@ VERSION = 1
 """
 
 
-async def test_task_results_survive_reload(plughost_project: Any, plughost_client: Any) -> None:
+async def test_task_results_survive_reload(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project({"jobs": TASKS})
     client = await plughost_client(project, reload=True)
     task_id = (await (await client.get("/jobs", params={"start": "21"})).json())["id"]
@@ -407,7 +440,9 @@ async def test_task_results_survive_reload(plughost_project: Any, plughost_clien
     assert body == {"state": "done", "result": 42, "version": 2}
 
 
-async def test_no_growth_over_many_reloads(plughost_project: Any, plughost_client: Any) -> None:
+async def test_no_growth_over_many_reloads(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     import os
 
     project: Project = plughost_project({"hello": version(0)})
@@ -442,7 +477,7 @@ async def test_no_growth_over_many_reloads(plughost_project: Any, plughost_clien
 
 
 async def test_cli_disable_and_enable_on_running_server(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     from click.testing import CliRunner
 
@@ -452,28 +487,30 @@ async def test_cli_disable_and_enable_on_running_server(
     client = await plughost_client(project, reload=True)
     runner = CliRunner()
     config = str(project.config_path)
-    done = client.reloader.batch_done
+    done = reloader_of(client).batch_done
     result = runner.invoke(cli, ["--config", config, "plugins", "disable", "hello"])
     assert result.exit_code == 0, result.output
     async with asyncio.timeout(10):
         await done.wait()
     assert (await client.get("/hello")).status == 404
-    waiter = asyncio.create_task(wait_for_load(client.plughost, "hello"))
+    waiter = asyncio.create_task(wait_for_load(host_of(client), "hello"))
     await asyncio.sleep(0)
     result = runner.invoke(cli, ["--config", config, "plugins", "enable", "hello"])
     assert result.exit_code == 0, result.output
     assert (await waiter).ok
     assert await (await client.get("/hello")).json() == {"version": 1}
-    waiter = asyncio.create_task(wait_for_load(client.plughost, "hello"))
+    waiter = asyncio.create_task(wait_for_load(host_of(client), "hello"))
     await asyncio.sleep(0)
     result = runner.invoke(cli, ["--config", config, "plugins", "set", "hello", "colour=blue"])
     assert result.exit_code == 0, result.output
     assert (await waiter).ok
-    assert client.plughost.versions["hello"].handle.params == {"colour": "blue"}
+    assert host_of(client).versions["hello"].handle.params == {"colour": "blue"}
 
 
 async def test_cors_auth_and_port_edits_apply_live(
-    plughost_project: Any, plughost_client: Any, caplog: pytest.LogCaptureFixture
+    plughost_project: ProjectFactory,
+    plughost_client: ClientFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     endpoint = "from plughost import BasePlugin\n\nclass Hello(BasePlugin):\n"
     endpoint += "    def request_handler(self, **args):\n        return {'ok': True}\n"
@@ -489,10 +526,10 @@ async def test_cors_auth_and_port_edits_apply_live(
     edited = project.config_path.read_text().replace('apikey = "one"', 'apikey = "two"')
     edited += '\n[cors]\nenabled = true\nallow_origins = ["https://app.example.com"]\n'
     edited = edited.replace("[auth]", "[server]\nport = 9999\n\n[auth]")
-    loaded_version = client.plughost.status()["hello"].version
+    loaded_version = host_of(client).status()["hello"].version
     await edit_config_and_wait(client, project, edited)
     # Keys and CORS apply without reloading the plugin, so its state survives.
-    assert client.plughost.status()["hello"].version == loaded_version
+    assert host_of(client).status()["hello"].version == loaded_version
     assert (await client.get("/hello", headers={"X-API-Key": "one"})).status == 401
     resp = await client.get("/hello", headers={**origin, "X-API-Key": "two"})
     assert resp.status == 200
@@ -527,7 +564,7 @@ VERSION = 1
 
 
 async def test_old_version_tasks_finish_or_are_bounded_by_drain_timeout(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project: Project = plughost_project(
         {"jobs": LONG_TASK}, config="[server]\ndrain_timeout = 1.0\n"
@@ -581,12 +618,12 @@ GEN = 1
 
 @pytest.mark.parametrize(("name", "source"), [("wrap", WRAP_CLOSE), ("hook", HOOK_CLOSE)])
 async def test_reloaded_wrapper_or_hook_closes_after_its_inflight_requests(
-    plughost_project: Any, plughost_client: Any, name: str, source: str
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, name: str, source: str
 ) -> None:
     project: Project = plughost_project({name: source, "slow": SLOW})
     client = await plughost_client(project, reload=True)
     pending = asyncio.create_task(client.get("/slow", params={"wait": "1.0"}))
-    await asyncio.sleep(0.3)
+    await inside(client, "slow")
     path = project.plugins_dir / f"{name}.py"
     await edit_and_wait(client, path, source.replace("GEN = 1", "GEN = 2"), name)
     resp = await pending
@@ -617,7 +654,7 @@ async def uses():
 
 
 async def test_helper_edit_reloads_package_importers_and_revives_failed_ones(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project: Project = plughost_project(
         {"pkg/__init__.py": PKG_WITH_HELPER, "uses": USES_HELPER}, enabled=["pkg", "uses"]
@@ -625,7 +662,7 @@ async def test_helper_edit_reloads_package_importers_and_revives_failed_ones(
     (project.plugins_dir / "_shared.py").write_text("raise RuntimeError('helper broken')\n")
     client = await plughost_client(project, reload=True)
     assert (await client.get("/uses")).status == 503
-    waiters = [asyncio.create_task(wait_for_load(client.plughost, n)) for n in ("pkg", "uses")]
+    waiters = [asyncio.create_task(wait_for_load(host_of(client), n)) for n in ("pkg", "uses")]
     await asyncio.sleep(0)
     (project.plugins_dir / "_shared.py").write_text("VALUE = 42\n")
     assert all(result.ok for result in await asyncio.gather(*waiters))
@@ -634,15 +671,15 @@ async def test_helper_edit_reloads_package_importers_and_revives_failed_ones(
 
 
 async def test_disabling_or_deleting_a_plugin_releases_it(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project: Project = plughost_project({"hello": version(1), "bad": "raise RuntimeError('x')\n"})
     client = await plughost_client(project, reload=True)
-    host = client.plughost
+    host = host_of(client)
     module_name = host.versions["hello"].module.__name__
     assert (await client.get("/bad")).status == 503
     text = project.config_path.read_text()
-    done = client.reloader.batch_done
+    done = reloader_of(client).batch_done
     project.config_path.write_text(text.replace("enabled = true", "enabled = false"))
     async with asyncio.timeout(10):
         await done.wait()
@@ -654,30 +691,36 @@ async def test_disabling_or_deleting_a_plugin_releases_it(
 
 
 async def test_cancelled_load_leaves_the_live_module_in_place(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project)
-    host = client.plughost
+    host = host_of(client)
     live = host.versions["hello"].module
-    slow = "import time\ntime.sleep(0.5)\n" + version(2)
+    started, finished = project.root / "started", project.root / "finished"
+    slow = (
+        f"import pathlib, time\npathlib.Path({str(started)!r}).touch()\ntime.sleep(0.5)\n"
+        f"{version(2)}\npathlib.Path({str(finished)!r}).touch()\n"
+    )
     (project.plugins_dir / "hello.py").write_text(slow)
     loading = asyncio.create_task(host.load("hello"))
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(10):
+        while not started.exists():
+            await asyncio.sleep(0.01)
     loading.cancel()
     with pytest.raises(asyncio.CancelledError):
         await loading
+    # The import thread runs on; once it has finished, its module must be rolled back.
     async with asyncio.timeout(10):
-        while sys.modules.get(live.__name__) is not live:
-            await asyncio.sleep(0.02)
-    await asyncio.sleep(0.6)
+        while not finished.exists() or sys.modules.get(live.__name__) is not live:
+            await asyncio.sleep(0.01)
     assert sys.modules[live.__name__] is live
     assert await (await client.get("/hello")).json() == {"version": 1}
 
 
 @pytest.mark.parametrize("save", ["rename-away", "truncate-then-write"])
 async def test_non_atomic_saves_never_drop_requests(
-    plughost_project: Any, plughost_client: Any, save: str
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, save: str
 ) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project, reload=True)
@@ -692,13 +735,13 @@ async def test_non_atomic_saves_never_drop_requests(
 
     poller = asyncio.create_task(poll())
     try:
-        waiter = asyncio.create_task(wait_for_load(client.plughost, "hello", ok=True))
-        await asyncio.sleep(0.05)
+        waiter = asyncio.create_task(wait_for_load(host_of(client), "hello", ok=True))
+        await asyncio.sleep(0)
         if save == "rename-away":
             path.rename(path.with_name("hello.py~"))
         else:
             path.write_text("")
-        await asyncio.sleep(0.08)
+        await asyncio.sleep(0.08)  # the editor's gap between emptying the file and writing it
         path.write_text(version(2))
         await waiter
         assert await (await client.get("/hello")).json() == {"version": 2}
@@ -709,20 +752,20 @@ async def test_non_atomic_saves_never_drop_requests(
 
 
 async def test_symlink_out_of_the_plugins_folder_is_refused(
-    plughost_project: Any, plughost_client: Any, tmp_path: Path
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, tmp_path: Path
 ) -> None:
     outside = tmp_path / "elsewhere.py"
     outside.write_text(version(1))
     project: Project = plughost_project({"hello": version(1)}, enabled=["hello", "linked"])
     (project.plugins_dir / "linked.py").symlink_to(outside)
     client = await plughost_client(project, reload=True)
-    status = client.plughost.status()["linked"]
+    status = host_of(client).status()["linked"]
     assert "is a symlink to" in (status.error or "")
     assert "outside the plugins folder" in (status.error or "")
     assert (await client.get("/hello")).status == 200
     # Editing the file behind the link loads nothing either.
-    batches = client.reloader.batches
+    batches = reloader_of(client).batches
     outside.write_text(version(2))
     await edit_and_wait(client, project.plugins_dir / "hello.py", version(3), "hello")
-    assert client.plughost.status()["linked"].version == status.version
-    assert client.reloader.batches >= batches + 1
+    assert host_of(client).status()["linked"].version == status.version
+    assert reloader_of(client).batches >= batches + 1

@@ -1,6 +1,6 @@
 """API-key checks for route plugins: ``@plughost.route(..., auth="global")``."""
 
-from typing import Any
+from plughost.testing import ClientFactory, ProjectFactory, host_of
 
 SECRET = """
 import plughost
@@ -19,7 +19,7 @@ async def open_route():
 """
 
 
-async def test_route_auth(plughost_project: Any, plughost_client: Any) -> None:
+async def test_route_auth(plughost_project: ProjectFactory, plughost_client: ClientFactory) -> None:
     project = plughost_project(
         {"vault": SECRET},
         config='[auth]\napikey = "global-key"\n',
@@ -51,7 +51,7 @@ async def skip_auth():
 
 
 async def test_skip_never_removes_the_host_checks(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project = plughost_project(
         {"vault": SKIPPING},
@@ -75,7 +75,7 @@ async def notes(**kwargs):
 
 
 async def test_route_auth_accepts_a_body_key_and_consumes_it(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project = plughost_project({"notes": BODY_KEY}, config='[auth]\napikey = "k"\n')
     client = await plughost_client(project)
@@ -87,12 +87,12 @@ async def test_route_auth_accepts_a_body_key_and_consumes_it(
 
 
 async def test_unknown_auth_mode_is_a_load_error(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     typo = 'import plughost\n\n@plughost.route("/x", auth="globl")\nasync def x():\n    return 1\n'
     project = plughost_project({"typo": typo})
     client = await plughost_client(project)
-    status = client.plughost.status()["typo"]
+    status = host_of(client).status()["typo"]
     assert "auth='globl'" in (status.error or "")
     resp = await client.get("/typo")
     assert resp.status == 503

@@ -4,7 +4,14 @@ import asyncio
 import sys
 from typing import Any
 
-from plughost.testing import Project, wait_for_load
+from plughost.testing import (
+    ClientFactory,
+    Project,
+    ProjectFactory,
+    host_of,
+    reloader_of,
+    wait_for_load,
+)
 
 EP = """
 import plughost
@@ -19,17 +26,20 @@ CORS = '[cors]\nenabled = {enabled}\nallow_origins = ["https://a.example"]\n'
 
 async def preflight(client: Any, origin: str) -> int:
     headers = {"Origin": origin, "Access-Control-Request-Method": "GET"}
-    return (await client.options("/x", headers=headers)).status
+    status: int = (await client.options("/x", headers=headers)).status
+    return status
 
 
 async def edit_config(client: Any, project: Project, text: str) -> None:
-    done = client.reloader.batch_done
+    done = reloader_of(client).batch_done
     project.config_path.write_text(text)
     async with asyncio.timeout(10):
         await done.wait()
 
 
-async def test_cors_edits_reach_preflights(plughost_project: Any, plughost_client: Any) -> None:
+async def test_cors_edits_reach_preflights(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project({"ep": EP}, config=CORS.format(enabled="false"))
     client = await plughost_client(project, reload=True)
     assert await preflight(client, "https://a.example") == 405
@@ -62,7 +72,7 @@ async def check_access(context):
 
 
 async def test_async_hook_behind_a_sync_decorator_is_awaited(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project = plughost_project({"ep": EP, "guard": DECORATED_HOOK})
     client = await plughost_client(project)
@@ -83,23 +93,25 @@ def setup(host):
 
 
 async def test_system_exit_in_a_plugin_fails_only_that_plugin(
-    plughost_project: Any, plughost_client: Any, monkeypatch: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, monkeypatch: Any
 ) -> None:
     monkeypatch.setattr(sys, "argv", ["plughost", "run", "--reload"])
     project: Project = plughost_project({"ep": EP, "cli": ARGPARSE, "quits": SETUP_EXIT})
     client = await plughost_client(project, reload=True)
     assert (await client.get("/x")).status == 200
-    status = client.plughost.status()
+    status = host_of(client).status()
     assert "SystemExit" in (status["cli"].error or "")
     assert "SystemExit" in (status["quits"].error or "")
-    waiter = asyncio.create_task(wait_for_load(client.plughost, "cli"))
+    waiter = asyncio.create_task(wait_for_load(host_of(client), "cli"))
     await asyncio.sleep(0)
     (project.plugins_dir / "cli.py").write_text(ARGPARSE + "\n# edited\n")
     assert not (await waiter).ok
     assert (await client.get("/x")).status == 200
 
 
-async def test_bad_route_path_is_a_config_error(plughost_project: Any, tmp_path: Any) -> None:
+async def test_bad_route_path_is_a_config_error(
+    plughost_project: ProjectFactory, tmp_path: Any
+) -> None:
     from plughost.config import load_config
     from plughost.errors import ConfigError
 
@@ -125,7 +137,9 @@ class Example(BasePlugin):
 """
 
 
-async def test_hostile_inputs_are_400s(plughost_project: Any, plughost_client: Any) -> None:
+async def test_hostile_inputs_are_400s(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project = plughost_project({"example": EXAMPLE})
     client = await plughost_client(project)
     resp = await client.get("/example", params={"self": "1"})

@@ -1,4 +1,4 @@
-from typing import Any
+from plughost.testing import ClientFactory, ProjectFactory
 
 HELLO = """
 import plughost
@@ -21,7 +21,7 @@ class Example(BasePlugin):
 """
 
 
-async def test_smoke(plughost_project: Any, plughost_client: Any) -> None:
+async def test_smoke(plughost_project: ProjectFactory, plughost_client: ClientFactory) -> None:
     project = plughost_project({"hello": HELLO, "example": EXAMPLE})
     client = await plughost_client(project)
     resp = await client.get("/hello", params={"name": "ann"})

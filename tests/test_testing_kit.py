@@ -4,7 +4,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any
+
+from plughost.testing import ClientFactory, ProjectFactory
 
 PLUGIN_TEST = """
 from pathlib import Path
@@ -25,7 +26,7 @@ async def hello():
 """
 
 
-def test_generated_style_test_passes_in_strict_mode(plughost_project: Any) -> None:
+def test_generated_style_test_passes_in_strict_mode(plughost_project: ProjectFactory) -> None:
     project = plughost_project({"hello": HELLO})
     (project.root / "test_hello.py").write_text(textwrap.dedent(PLUGIN_TEST))
     (project.root / "pytest.ini").write_text("[pytest]\nasyncio_mode = strict\n")
@@ -40,7 +41,9 @@ def test_generated_style_test_passes_in_strict_mode(plughost_project: Any) -> No
     assert "1 passed" in result.stdout
 
 
-async def test_status_names_the_config(plughost_project: Any, plughost_client: Any) -> None:
+async def test_status_names_the_config(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project = plughost_project({"hello": HELLO})
     client = await plughost_client(project)
     body = await (await client.get("/_plughost/status")).json()
