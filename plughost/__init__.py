@@ -16,6 +16,7 @@ from .errors import AccessDenied as AccessDenied
 from .errors import BadRequest as BadRequest
 from .errors import ConfigError as ConfigError
 from .errors import HTTPError as HTTPError
+from .errors import NotAWrapperError as NotAWrapperError
 from .errors import NotFound as NotFound
 from .errors import ParamsError as ParamsError
 from .errors import PlughostError as PlughostError

@@ -10,7 +10,8 @@ that will not load. Each class carries the CLI exit code it maps to::
     └── PluginError                       plugin, path, line
         ├── PluginImportError             SyntaxError / ImportError / raise at import
         ├── PluginSetupError              setup() raised
-        └── RouteConflictError            two plugins claim one method + path
+        ├── RouteConflictError            two plugins claim one method + path
+        └── NotAWrapperError              install() of something no wrapper (also a TypeError)
 
 The second is for plugin code answering a request::
 
@@ -32,6 +33,7 @@ __all__ = [
     "BadRequest",
     "ConfigError",
     "HTTPError",
+    "NotAWrapperError",
     "NotFound",
     "ParamsError",
     "PluginError",
@@ -134,6 +136,13 @@ class PluginSetupError(PluginError):
 
 class RouteConflictError(PluginError):
     """Two plugins claim the same method and rule."""
+
+
+class NotAWrapperError(PluginError, TypeError):
+    """``install()`` was given something that is neither callable nor has ``apply``.
+
+    A TypeError too, as Bottle raises for the same mistake.
+    """
 
 
 def _where(path: Path | None, line: int | None, col: int | None) -> str:

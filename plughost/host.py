@@ -372,10 +372,21 @@ class Host:
     def check_publish(self, versions: dict[str, PluginVersion]) -> None:
         """Raise what :meth:`publish` would raise for ``versions``; change nothing.
 
+        Every route whose wrapper chain would be built anew (a new route, or
+        every route when the wrappers change) is built aside and dropped, so
+        a wrapper that cannot apply to a route fails the change that brings
+        it, not the first request.
+
         Raises:
             RouteConflictError: two of the routes claim one method and rule.
+            PluginError: a wrapper cannot apply to a route; names both.
         """
-        self._plan(versions)
+        handles, table = self._plan(versions)
+        installed = tuple(w for handle in handles for w in handle.wrappers)
+        same_wrappers = installed == self._installed
+        for route in table.routes:
+            if not (same_wrappers and route.built):
+                route.check(installed)
 
     def _plan(self, versions: dict[str, PluginVersion]) -> tuple[list[PluginHandle], RouteTable]:
         ordered = self._ordered(versions)

@@ -169,3 +169,57 @@ def test_routes_with_a_broken_plugin(project: Project) -> None:
     assert "/hello" in result.stdout
     assert result.stderr.startswith("warning: timing: ")
     assert "nope" in result.stderr
+
+
+VALIDATOR = """
+class MissingSchemaError(Exception):
+    pass
+
+
+class Validator:
+    name = "validator"
+    api = 2
+
+    def apply(self, callback, route):
+        schema = route.config.get("schemas.body")
+        if schema is None:
+            return callback
+        if not isinstance(schema, dict):
+            raise MissingSchemaError("Missing Schema class")
+
+        def wrapper(*args, **kwargs):
+            return callback(*args, **kwargs)
+
+        return wrapper
+
+
+def setup(host):
+    host.install(Validator())
+"""
+
+ITEMS = """
+import plughost
+
+
+@plughost.route("/items", method="POST", schemas={"body": "not a schema"})
+def add_item(**item):
+    return item
+"""
+
+
+def test_a_wrapper_that_cannot_apply_fails_check_and_routes(plughost_project: Any) -> None:
+    project: Project = plughost_project({"validator": VALIDATOR, "items": ITEMS})
+    expected = (
+        "wrapper 'validator' (installed by plugin 'validator') cannot wrap POST /items "
+        "of plugin 'items': apply() raised MissingSchemaError: Missing Schema class"
+    )
+    result = invoke(project, "check", "--json")
+    assert result.exit_code == 1
+    problems = {p["plugin"]: p["message"] for p in json.loads(result.stdout)["problems"]}
+    assert list(problems) == ["items"]
+    assert expected in problems["items"]
+
+    routes = invoke(project, "routes")
+    assert routes.exit_code == 1
+    assert routes.stderr.startswith("warning: items: ")
+    assert expected in routes.stderr

@@ -493,7 +493,7 @@ async def test_callable_wrapper_plugin(
     assert await (await client.get("/a")).text() == "a"
 
 
-async def test_wrapper_returning_a_sync_function_is_a_clear_500(
+async def test_wrapper_returning_no_callable_is_a_clear_500(
     plughost_project: ProjectFactory,
     plughost_client: ClientFactory,
     caplog: pytest.LogCaptureFixture,
@@ -501,20 +501,17 @@ async def test_wrapper_returning_a_sync_function_is_a_clear_500(
     client = await plughost_client(plughost_project({"text": TEXT_ROUTES}))
     host = host_of(client)
 
-    class SyncWrapper:
-        name = "sync-wrapper"
+    class Broken:
+        name = "broken-wrapper"
 
-        def apply(self, callback: Callable[..., Any], route: Route) -> Callable[..., Any]:
-            def wrapped(**kwargs: Any) -> Any:  # pragma: no cover - never called
-                return "never"
+        def apply(self, callback: Callable[..., Any], route: Route) -> object:
+            return None
 
-            return wrapped
-
-    host.install(SyncWrapper())
+    host.install(Broken())
     resp = await client.get("/a")
     assert resp.status == 500
-    assert "sync-wrapper" in caplog.text
-    assert "not a coroutine function" in caplog.text
+    assert "wrapper 'broken-wrapper' cannot wrap GET /a of plugin 'text'" in caplog.text
+    assert "not a callable" in caplog.text
 
 
 async def test_install_refuses_what_is_not_a_wrapper(
@@ -524,6 +521,9 @@ async def test_install_refuses_what_is_not_a_wrapper(
     host = host_of(client)
     with pytest.raises(plughost.PluginError, match="not a wrapper plugin"):
         host.install(42)
+    # Bottle raises TypeError for the same mistake; plughost's error is one too.
+    with pytest.raises(TypeError, match="not a wrapper plugin"):
+        host.install("I am not a plugin")
     with pytest.raises(plughost.PluginError, match="install an instance"):
         host.install(CountingWrapper)
 

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from .bottle_compat import carry_headers, with_view
 from .context import HOOK_NAMES, SINGLE_HOOKS, CheckedContext, Context
 from .hooks import HookSet
 from .responses import error_response, exception_response
@@ -124,6 +125,8 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
     read, call, create = steps["read_input"], steps["call_function"], steps["create_response"]
     # The default hooks provide every [single] hook, so these stages are never empty.
     assert read is not None and call is not None and create is not None
+    if route.sync_wrapped:
+        call, create = with_view(call, route), carry_headers(create)
     errors = stages["process_error"]
     process_response = steps["process_response"]
     end = stages["end_request"]

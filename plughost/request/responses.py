@@ -11,6 +11,12 @@ from typing import Any, Final
 from aiohttp import web
 
 from ..errors import HTTPError
+from .bottle_compat import (
+    bottle_error_response,
+    bottle_response,
+    is_bottle_error,
+    is_bottle_response,
+)
 
 __all__ = [
     "UnsendableOutputError",
@@ -63,8 +69,9 @@ def _unsendable(message: str) -> UnsendableOutputError:
 def to_response(output: object, plugin: str | None = None) -> web.StreamResponse:
     """Map an endpoint's result: dict/list to JSON, str to text, None to 204.
 
-    An aiohttp response passes through unchanged and bytes are sent as
-    ``application/octet-stream``. Anything else raises
+    An aiohttp response passes through unchanged, bytes are sent as
+    ``application/octet-stream``, and a Bottle ``HTTPResponse`` becomes that
+    response (an ``HTTPError``, plughost's JSON error body). Anything else raises
     :class:`UnsendableOutputError` (a TypeError) naming the plugin and the
     type, which the pipeline answers with a 500 carrying that message.
     """
@@ -85,6 +92,10 @@ def to_response(output: object, plugin: str | None = None) -> web.StreamResponse
         return web.Response(status=204)
     if isinstance(output, bytes | bytearray):
         return web.Response(body=bytes(output), content_type="application/octet-stream")
+    if is_bottle_response(output):
+        if is_bottle_error(output):
+            return bottle_error_response(output)
+        return bottle_response(output)
     owner = f"plugin {plugin!r}" if plugin else "the endpoint"
     raise _unsendable(
         f"{owner} returned {type(output).__name__!r}, which plughost cannot send; "
@@ -105,6 +116,10 @@ def exception_response(error: BaseException, *, debug: bool, where: str) -> web.
             )
         headers = {k: v for k, v in error.headers.items() if k.lower() in ("allow", "location")}
         return error_response(error.status, _http_exception_message(error), headers=headers)
+    if is_bottle_response(error):
+        if is_bottle_error(error):
+            return bottle_error_response(error)
+        return bottle_response(error)
     logger.error("%s: unhandled %s", where, type(error).__name__, exc_info=error)
     detail = "".join(traceback.format_exception(error)) if debug else None
     return error_response(500, "Internal Server Error", detail=detail)

@@ -7,19 +7,16 @@ every applicable wrapper plugin, built on first use and cached until
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, final
+from typing import Any, Final, Protocol, TypeVar, final
 
-from ..errors import BadRequest, PluginError
+from ..errors import NotAWrapperError, PluginError
 from ..typedefs import Callback, Handler, Inflight
-
-if TYPE_CHECKING:
-    pass
+from .chain import endpoint_link, wrap
+from .routeconfig import RouteConfig
 
 __all__ = ["ROUTES_ATTRIBUTE", "Route", "RouteSpec", "Wrapper", "route"]
 
@@ -119,34 +116,44 @@ class WrapperSource(Protocol):
 class Wrapper:
     """A probed wrapper plugin: ``plugin(callback)`` or ``plugin.apply(callback, route)``."""
 
-    __slots__ = ("apply", "name", "owner", "plugin")
+    __slots__ = ("apply", "owner", "plugin", "style")
 
     def __init__(self, plugin: object, owner: str | None = None) -> None:
         if isinstance(plugin, type):
-            raise PluginError(f"{plugin.__name__} is a class; install an instance of it")
+            raise NotAWrapperError(
+                f"{plugin.__name__} is a class; install an instance of it", plugin=owner
+            )
         apply = getattr(plugin, "apply", None)
         if callable(apply):
-            self.apply: Callable[[Callback, Route], Callback] = apply
+            self.apply: Callable[[Callable[..., Any], Route], object] = apply
         elif callable(plugin):
             self.apply = lambda callback, route: plugin(callback)
         else:
-            raise PluginError(
+            raise NotAWrapperError(
                 f"{plugin!r} is not a wrapper plugin",
+                plugin=owner,
                 hint="a wrapper is a callable, or an object with apply(callback, route)",
             )
         api = getattr(plugin, "api", 2)
         if api != 2:
             raise PluginError(f"{plugin!r} declares api = {api!r}; plughost supports api = 2")
         self.plugin = plugin
-        name = getattr(plugin, "name", None)
-        self.name: str | None = name if isinstance(name, str) and name else None
         #: the plugin that installed this wrapper, or None for the host itself
         self.owner = owner
+        #: "async" or "sync": the kind of callback ``apply`` wanted last time
+        self.style = "async"
+
+    @property
+    def name(self) -> str | None:
+        """The plugin's ``name``, read each time it is used, as Bottle does."""
+        name = getattr(self.plugin, "name", None)
+        return name if isinstance(name, str) and name else None
 
     @property
     def label(self) -> str:
-        if self.name:
-            return self.name
+        name = self.name
+        if name:
+            return name
         label = getattr(self.plugin, "__name__", None)
         return label if isinstance(label, str) else type(self.plugin).__name__
 
@@ -173,36 +180,6 @@ class _Signature:
         self.names: tuple[str, ...] = tuple(names)
         self.required: tuple[str, ...] = tuple(required)
         self.takes_all = takes_all
-
-
-def _endpoint(callback: Callable[..., Any], signature: _Signature) -> Callback:
-    """The innermost coroutine function of a chain: checks arguments, runs sync code in a thread."""
-    required = signature.required
-    if inspect.iscoroutinefunction(callback):
-        if not required:
-            return callback
-
-        async def call_async(**kwargs: Any) -> Any:
-            for name in required:
-                if name not in kwargs:
-                    raise BadRequest(f"missing required argument {name!r}")
-            return await callback(**kwargs)
-
-        endpoint: Callback = call_async
-    else:
-
-        async def call_in_thread(**kwargs: Any) -> Any:
-            for name in required:
-                if name not in kwargs:
-                    raise BadRequest(f"missing required argument {name!r}")
-            return await asyncio.to_thread(functools.partial(callback, **kwargs))
-
-        endpoint = call_in_thread
-    try:
-        functools.update_wrapper(endpoint, callback)
-    except (AttributeError, TypeError):  # pragma: no cover - exotic callables
-        pass
-    return endpoint
 
 
 @final
@@ -234,12 +211,15 @@ class Route:
         self.skip: Final = tuple(skip)
         #: route-local wrappers, applied inside the host's
         self.plugins: Final = [Wrapper(p, plugin) for p in plugins]
-        self.config: Final[Mapping[str, Any]] = MappingProxyType(dict(config or {}))
+        #: the route's own keywords, by Bottle's dotted keys (``schemas.body``) or nested
+        self.config: Final = RouteConfig(config or {})
         self.host = host
         self.signature: Final = _Signature(callback)
         self._call: Callback | None = None
         #: the wrappers whose code is in ``call`` (not those that returned it unchanged)
         self.wrapped_by: list[Wrapper] = []
+        #: whether ``call`` runs a Bottle-style (sync) wrapper; known once ``call`` is built
+        self.sync_wrapped = False
         #: the compiled request handler; see plughost.request.handler
         self.handler: Handler | None = None
         #: the plugin version serving this route
@@ -255,13 +235,14 @@ class Route:
         """The wrappers that apply to this route, innermost first (Bottle's order)."""
         return (wrapper.plugin for wrapper in self._wrappers())
 
-    def _wrappers(self) -> Iterator[Wrapper]:
+    def _wrappers(self, installed: Sequence[Wrapper] | None = None) -> Iterator[Wrapper]:
         skip = self.skip
         if True in skip:
             return
-        installed = list(self.host.installed()) if self.host is not None else []
+        if installed is None:
+            installed = self.host.installed() if self.host is not None else ()
         seen: set[str] = set()
-        for wrapper in reversed(installed + self.plugins):
+        for wrapper in reversed([*installed, *self.plugins]):
             name = wrapper.name
             if name and name in seen:
                 continue
@@ -281,28 +262,34 @@ class Route:
             self._call = self._build()
         return self._call
 
-    def _build(self) -> Callback:
-        callback = _endpoint(self.callback, self.signature)
-        self.wrapped_by = []
-        for wrapper in self._wrappers():
-            wrapped = wrapper.apply(callback, self)
-            if wrapped is callback:
+    def _build(self, installed: Sequence[Wrapper] | None = None) -> Callback:
+        link = endpoint_link(self.callback, self.signature.required)
+        wrapped_by: list[Wrapper] = []
+        sync_wrapped = False
+        for wrapper in self._wrappers(installed):
+            wrapped = wrap(wrapper, link, self)
+            if wrapped is None:
                 continue
-            self.wrapped_by.append(wrapper)
-            if not inspect.iscoroutinefunction(wrapped):
-                raise PluginError(
-                    f"wrapper {wrapper.label!r} returned {wrapped!r} for {self!r}, "
-                    "which is not a coroutine function",
-                    plugin=wrapper.owner,
-                    hint="apply() receives an async callback and must return one "
-                    "(an `async def` wrapper)",
-                )
-            try:
-                functools.update_wrapper(wrapped, self.callback)
-            except (AttributeError, TypeError):  # pragma: no cover - exotic callables
-                pass
-            callback = wrapped
-        return callback
+            wrapped_by.append(wrapper)
+            sync_wrapped = sync_wrapped or wrapped.sync is not None
+            link = wrapped
+        if installed is None:
+            self.wrapped_by = wrapped_by
+            self.sync_wrapped = sync_wrapped
+        return link.call
+
+    @property
+    def built(self) -> bool:
+        """Whether ``call`` is built (False after a reset, until next use)."""
+        return self._call is not None
+
+    def check(self, installed: Sequence[Wrapper]) -> None:
+        """Build the chain this route would have with ``installed`` wrappers, and drop it.
+
+        Raises:
+            PluginError: a wrapper cannot apply to this route; names both.
+        """
+        self._build(installed)
 
     def reset(self) -> None:
         """Drop the cached wrapper chain and handler; both are rebuilt on next use."""
