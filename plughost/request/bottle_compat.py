@@ -17,15 +17,31 @@ import io
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias, TypeVar
 
 from aiohttp import web
 
 if TYPE_CHECKING:
     from aiohttp.web_request import BaseRequest
+    from aiohttp.web_response import StreamResponse
 
-    from .context import Context
-    from .routes import Route
+
+class Context(Protocol):
+    """What this module reads of a request's :class:`~plughost.request.context.Context`."""
+
+    @property
+    def request(self) -> BaseRequest: ...
+    @property
+    def params(self) -> Any: ...
+    @property
+    def state(self) -> dict[str, Any]: ...
+    @property
+    def response(self) -> StreamResponse | None: ...
+
+
+_C = TypeVar("_C", bound=Context)
+#: one pipeline step: an async function of the request's context
+Step: TypeAlias = Callable[[_C], Awaitable[None]]
 
 __all__ = [
     "BottleView",
@@ -90,10 +106,10 @@ class BottleView:
             self.status = response.status_code
 
 
-def with_view(call: Callable[[Context], Awaitable[None]], route: Route) -> Callable[..., Any]:
+def with_view(call: Step[_C], route: object) -> Step[_C]:
     """Wrap the ``call_function`` step of a route that runs Bottle-style wrappers."""
 
-    async def call_with_view(context: Context) -> None:
+    async def call_with_view(context: _C) -> None:
         bottle = sys.modules.get("bottle")
         if bottle is None:
             await call(context)
@@ -112,10 +128,10 @@ def with_view(call: Callable[[Context], Awaitable[None]], route: Route) -> Calla
     return call_with_view
 
 
-def carry_headers(create: Callable[[Context], Awaitable[None]]) -> Callable[..., Any]:
+def carry_headers(create: Step[_C]) -> Step[_C]:
     """Wrap ``create_response``: apply what Bottle plugins set on ``bottle.response``."""
 
-    async def create_and_carry(context: Context) -> None:
+    async def create_and_carry(context: _C) -> None:
         await create(context)
         view = context.state.get(_STATE_KEY)
         response = context.response
@@ -131,7 +147,7 @@ def carry_headers(create: Callable[[Context], Awaitable[None]]) -> Callable[...,
     return create_and_carry
 
 
-def _environ(request: BaseRequest, body: bytes, route: Route, params: Any) -> dict[str, Any]:
+def _environ(request: BaseRequest, body: bytes, route: object, params: Any) -> dict[str, Any]:
     url = request.url
     environ: dict[str, Any] = {
         "REQUEST_METHOD": request.method,

@@ -24,14 +24,41 @@ import inspect
 import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from ..errors import BadRequest, PluginError
 from . import bottle_compat
 
 if TYPE_CHECKING:
     from ..typedefs import Callback
-    from .routes import Route, Wrapper
+
+
+class Route(Protocol):
+    """What the chain reads of a :class:`~plughost.request.routes.Route`."""
+
+    @property
+    def callback(self) -> Callable[..., Any]: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def plugin(self) -> str | None: ...
+
+
+class Wrapper(Protocol):
+    """What the chain uses of a probed wrapper (:class:`~plughost.request.routes.Wrapper`)."""
+
+    #: "async" or "sync": the kind of callback ``apply`` wanted last time
+    style: str
+
+    @property
+    def apply(self) -> Callable[[Callable[..., Any], Any], object]: ...
+    @property
+    def owner(self) -> str | None: ...
+    @property
+    def label(self) -> str: ...
+
 
 __all__ = ["Link", "endpoint_link", "wrap"]
 
