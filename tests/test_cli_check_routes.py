@@ -207,7 +207,9 @@ def add_item(**item):
 """
 
 
-def test_a_wrapper_that_cannot_apply_fails_check_and_routes(plughost_project: Any) -> None:
+def test_a_wrapper_that_cannot_apply_fails_check_and_routes(
+    plughost_project: ProjectFactory,
+) -> None:
     project: Project = plughost_project({"validator": VALIDATOR, "items": ITEMS})
     expected = (
         "wrapper 'validator' (installed by plugin 'validator') cannot wrap POST /items "
