@@ -23,6 +23,8 @@ __all__ = [
     "AUTH_TYPES",
     "AuthConfig",
     "AuthType",
+    "STATUS_ACCESS",
+    "StatusAccess",
     "Config",
     "CorsConfig",
     "PluginConfig",
@@ -35,6 +37,8 @@ __all__ = [
 
 AuthType = Literal["global", "plugin", "none"]
 AUTH_TYPES: Final = ("global", "plugin", "none")
+StatusAccess = Literal["loopback", "key", "off"]
+STATUS_ACCESS: Final = ("loopback", "key", "off")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,12 @@ class ServerConfig:
     workers: int = 1
     #: proxies (addresses or CIDR blocks) whose ``X-Forwarded-For`` names the client
     trusted_proxies: tuple[str, ...] = ()
+    #: seconds a client has to send a request's whole body, from when its headers arrived
+    body_timeout: float = 30.0
+    #: seconds the whole stop may take: requests finishing, tasks, plugins' close()
+    shutdown_timeout: float = 10.0
+    #: who may read ``/_plughost/status``: ``loopback`` (or the key), ``key``, or ``off``
+    status: StatusAccess = "loopback"
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +178,9 @@ _SERVER_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "task_grace": ((int, float), "a number"),
     "workers": (int, "an integer"),
     "trusted_proxies": (list, "a list of addresses or networks"),
+    "body_timeout": ((int, float), "a number"),
+    "shutdown_timeout": ((int, float), "a number"),
+    "status": (str, 'one of "loopback", "key", "off"'),
 }
 _TASKS_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "store": (str, 'a string: "auto", "memory", "sqlite" or "redis://HOST:PORT/DB"'),
@@ -283,6 +296,16 @@ class _Validator:
             self.fail(("server",), "port", f"server.port: {server.port} is not a port number")
         if server.workers < 1:
             self.fail(("server",), "workers", "server.workers: expected at least 1")
+        for key in ("body_timeout", "shutdown_timeout"):
+            if getattr(server, key) <= 0:
+                self.fail(("server",), key, f"server.{key}: expected a number of seconds above 0")
+        if server.status not in STATUS_ACCESS:
+            self.fail(
+                ("server",),
+                "status",
+                f"server.status: expected one of "
+                f"{', '.join(repr(s) for s in STATUS_ACCESS)}, got {server.status!r}",
+            )
         plugins_table = data.get("plugins", {})
         if not isinstance(plugins_table, dict):
             self.fail((), "plugins", "plugins: expected a table of [plugins.NAME] sections")

@@ -54,7 +54,7 @@ def fetch_status(
     host, port = address
     deadline = time.monotonic() + timeout
     request = (
-        f"GET {STATUS_PATH} HTTP/1.0\r\nHost: {host}:{port}\r\n"
+        f"GET {STATUS_PATH} HTTP/1.0\r\nHost: {f'[{host}]' if ':' in host else host}:{port}\r\n"
         "Accept: application/json\r\nConnection: close\r\n\r\n"
     ).encode("ascii")
     # The C socket module and an address literal: importing ``socket`` (with

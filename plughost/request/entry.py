@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
+from aiohttp.streams import StreamReader
 from aiohttp.web_log import AccessLogger
 from aiohttp.web_urldispatcher import MatchInfoError
 from yarl import URL
 
+from ..errors import HTTPError
 from .auth import KEY_ARGUMENT
 from .responses import error_response, exception_response
 
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 
     from ..host import Host
 
-__all__ = ["RedactingAccessLogger", "build_server"]
+__all__ = ["BodyTimeoutError", "RedactingAccessLogger", "build_server"]
 
 _REDACTED: Final = "<redacted>"
 
@@ -68,8 +70,39 @@ class _RedactedRequest:
         return getattr(self._request, name)
 
 
+class BodyTimeoutError(HTTPError, TimeoutError):
+    """408: the client did not send the request body within ``[server] body_timeout``.
+
+    A TimeoutError too, so that aiohttp, draining what is left of the body after the
+    response, treats it as the timeout it is and closes the connection quietly.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, f"the request body did not arrive within {seconds:g} s")
+
+
+def _expire(payload: StreamReader, seconds: float) -> None:
+    if not payload.is_eof():
+        payload.set_exception(BodyTimeoutError(seconds))
+
+
 def _entry(host: Host) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]:
     async def entry(request: BaseRequest) -> web.StreamResponse:
+        payload = request.content
+        if payload.is_eof():
+            return await respond(request)
+        # The body is still arriving: bound how long the client may take to send it.
+        seconds = host.config.server.body_timeout
+        timer = asyncio.get_running_loop().call_later(seconds, _expire, payload, seconds)
+        try:
+            response = await respond(request)
+        finally:
+            timer.cancel()
+        if isinstance(payload.exception(), BodyTimeoutError):
+            response.force_close()
+        return response
+
+    async def respond(request: BaseRequest) -> web.StreamResponse:
         cors = host.cors
         route, match = await host.table.resolve(request)
         if cors is not None and request.method == "OPTIONS" and cors.is_preflight(request):

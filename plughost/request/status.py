@@ -1,4 +1,4 @@
-"""``/_plughost/status``: the live state of every plugin, for loopback clients or the key.
+"""``/_plughost/status``: the live state of every plugin, for local clients or the key.
 
 :func:`status_allowed` and :func:`status_document` are the one access rule and
 the one body for every ``/_plughost/`` page that shows the host's state.
@@ -6,6 +6,8 @@ the one body for every ``/_plughost/`` page that shows the host's state.
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
@@ -18,20 +20,70 @@ from .responses import error_response, json_response
 if TYPE_CHECKING:
     from ..host import Host
 
-__all__ = ["REFUSED", "add_status_route", "status_allowed", "status_document"]
+__all__ = [
+    "REFUSED",
+    "add_status_route",
+    "is_local_request",
+    "status_allowed",
+    "status_document",
+]
 
-_LOOPBACK: Final = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+#: headers a reverse proxy adds; through one, every client looks like a loopback peer
+_PROXY_HEADERS: Final = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
 #: the body of a 403 for a client :func:`status_allowed` refuses
-REFUSED: Final = "the status endpoint answers loopback clients only"
+REFUSED: Final = (
+    "the status endpoint answers loopback clients that name a loopback host, "
+    "or a client with the API key"
+)
 
 
 def status_allowed(host: Host, request: web.BaseRequest) -> bool:
-    """True for a loopback client, or one presenting the global API key in a header."""
-    if request.remote in _LOOPBACK:
+    """Whether ``request`` may read the host's state (config path, plugin errors).
+
+    ``[server] status = "loopback"`` (the default) allows a loopback peer that
+    names a loopback host (so a DNS-rebinding page is refused) and came through no
+    reverse proxy (behind one on the same host, every client is a loopback peer),
+    and any client with the global API key in a header. ``"key"`` asks every
+    client for the key; ``"off"`` refuses everyone.
+    """
+    mode = host.config.server.status
+    if mode == "off":
+        return False
+    if mode == "loopback" and is_local_request(request.remote, request.host, request.headers):
         return True
     expected = host.config.auth.key
     given = key_from(request, None, allow_query=False)
     return expected is not None and given is not None and keys_equal(given, expected)
+
+
+def is_local_request(peer: str | None, host_header: str, headers: Mapping[str, str]) -> bool:
+    """True for a loopback peer naming a loopback host, with no proxy's forwarding headers."""
+    if not _is_loopback(peer) or not _is_loopback(_host_name(host_header)):
+        return False
+    return not any(name in headers for name in _PROXY_HEADERS)
+
+
+def _host_name(host_header: str) -> str:
+    """The host of a ``Host`` header: ``[::1]:8080`` -> ``::1``, ``a:80`` -> ``a``."""
+    if host_header.startswith("["):
+        return host_header[1:].partition("]")[0]
+    if host_header.count(":") == 1:
+        return host_header.partition(":")[0]
+    return host_header
+
+
+def _is_loopback(address: str | None) -> bool:
+    if not address:
+        return False
+    if address.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return parsed.is_loopback
 
 
 def status_document(host: Host) -> dict[str, Any]:
