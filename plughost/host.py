@@ -18,6 +18,7 @@ from .config import Config, CorsConfig
 from .errors import HTTPError, RouteConflictError
 from .handle import PluginHandle
 from .reload.outcome import LoadResult, PluginState, PluginStatus
+from .reload.retire import retire
 from .reload.stage import PluginVersion
 from .reload.transaction import LoadTransaction
 from .request.auth import authorize, expected_key
@@ -315,26 +316,7 @@ class Host:
         task.add_done_callback(self._retiring.discard)
 
     async def _retire(self, version: PluginVersion) -> None:
-        """Close a replaced version once its requests and tasks finish, or time runs out.
-
-        Requests still running on it and tasks it started get ``drain_timeout``
-        seconds between them; tasks still running then are cancelled.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.server.drain_timeout
-        version.draining = True
-        if version.inflight:
-            version.drained.clear()
-            try:
-                await asyncio.wait_for(version.drained.wait(), deadline - loop.time())
-            except TimeoutError:
-                logger.warning(
-                    "plugin %r: %d request(s) still running after drain_timeout; closing anyway",
-                    version.name,
-                    version.inflight,
-                )
-        await self.tasks.drain(version.handle, max(0.0, deadline - loop.time()))
-        await _close_quietly(version)
+        await retire(version, self.tasks, self.config.server.drain_timeout)
         if version.name not in self._versions:
             version.imported.forget()
 
@@ -442,10 +424,3 @@ def _unavailable(name: str) -> Callable[..., Any]:
         raise HTTPError(503, f"plugin {name!r} failed to load; the server log says why")
 
     return unavailable
-
-
-async def _close_quietly(version: PluginVersion) -> None:
-    try:
-        await version.handle.aclose()
-    except Exception as error:
-        logger.error("plugin %r: close failed: %s", version.name, error, exc_info=error)

@@ -120,6 +120,7 @@ def _entry(host: Host) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]
             if cors is not None:
                 cors.decorate(request, response)
             return response
+        # Counted inline, on the hot path; plughost.reload.retire waits on these counts.
         holders = route.holders
         for version in holders:
             version.inflight += 1
