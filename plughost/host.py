@@ -133,14 +133,19 @@ class Host:
         for callback in list(self.on_shutdown):
             await callback()
 
-    async def close(self) -> None:
-        """Close every plugin (each ``close()`` runs once) and cancel leftover tasks."""
+    async def close(self, *, task_grace: float | None = None) -> None:
+        """Close every plugin (each ``close()`` runs once) and cancel leftover tasks.
+
+        Running background tasks get ``task_grace`` seconds (default: ``[server]
+        task_grace``) before they are cancelled.
+        """
         if self._closed:
             return
         self._closed = True
         if self._retiring:
             await asyncio.wait(self._retiring)
-        await self.tasks.shutdown(self.config.server.task_grace)
+        grace = self.config.server.task_grace if task_grace is None else task_grace
+        await self.tasks.shutdown(grace)
         errors: list[Exception] = []
         for name in reversed(list(self._versions)):
             version = self._versions.pop(name)

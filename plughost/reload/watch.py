@@ -26,7 +26,14 @@ __all__ = ["Reloader"]
 
 logger: Final = logging.getLogger("plughost.reload")
 #: [server] keys read once, at start-up
-_RESTART_KEYS: Final = ("host", "port", "plugins_dir", "keepalive_timeout", "client_max_size")
+_RESTART_KEYS: Final = (
+    "host",
+    "port",
+    "plugins_dir",
+    "keepalive_timeout",
+    "client_max_size",
+    "shutdown_timeout",
+)
 
 
 class Reloader:
