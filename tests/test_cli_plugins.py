@@ -487,6 +487,24 @@ def test_unset(project: Project) -> None:
     assert "limit" not in project.config_path.read_text()
 
 
+def test_unsetting_the_last_key_removes_the_empty_params_table(project: Project) -> None:
+    result = invoke(project, "plugins", "unset", "blog", "limit")
+    assert result.exit_code == 0, result.output
+    text = project.config_path.read_text()
+    assert "[plugins.blog.params]" not in text
+    assert "[plugins.blog]   # the blog\nenabled = true\n" in text
+    assert load_config(project.config_path).plugin("blog").params == {}  # type: ignore[union-attr]
+
+
+def test_a_params_table_with_a_comment_is_kept_when_emptied(project: Project) -> None:
+    project.config_path.write_text(
+        CONFIG.replace("[plugins.blog.params]\n", "[plugins.blog.params]\n# tuning knobs\n")
+    )
+    assert invoke(project, "plugins", "unset", "blog", "limit").exit_code == 0
+    text = project.config_path.read_text()
+    assert "[plugins.blog.params]\n# tuning knobs\n" in text
+
+
 def test_unset_a_key_that_is_not_set(project: Project) -> None:
     result = invoke(project, "plugins", "unset", "blog", "limt")
     assert result.exit_code == 1

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import tomlkit
-from tomlkit.items import AoT, InlineTable, Table
+from tomlkit.items import AoT, Comment, InlineTable, Table
 
 from ..config import Config, locate, parse_config
 from ..errors import ConfigError, did_you_mean
@@ -222,6 +222,9 @@ class ConfigDocument:
             if not isinstance(params, Table | InlineTable):
                 raise self._cannot_edit(name)
             del params[key]
+            if not params and not _has_comments(params):
+                # An empty [plugins.NAME.params] says nothing; a commented one is kept.
+                del table["params"]  # type: ignore[union-attr]
         return Edit(name, f"params.{key}", current[key], MISSING)
 
     def _has_key(self, name: str, key: str) -> bool:
@@ -559,3 +562,10 @@ def add_plugin_section(
     """Append ``[plugins.NAME]`` with ``enabled`` and ``[plugins.NAME.params]``."""
     with edit_config(path) as document:
         return document.add_plugin(name, enabled=enabled, params=params or {})
+
+
+def _has_comments(table: Table | InlineTable) -> bool:
+    """True when a table holds a comment line or a comment after its header."""
+    if table.trivia.comment:
+        return True
+    return any(isinstance(item, Comment) for _, item in table.value.body)

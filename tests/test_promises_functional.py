@@ -1,0 +1,159 @@
+"""Promises that a mutation run showed no test guarded: each test here kills one such bug."""
+
+from __future__ import annotations
+
+import hmac
+import sys
+from typing import Any
+
+import pytest
+
+from plughost.testing import ClientFactory, ProjectFactory, host_of
+
+OWNER = """
+import asyncio
+import plughost
+
+TASKS = None
+
+def setup(plugin):
+    global TASKS
+    TASKS = plugin.tasks
+
+@plughost.route("/start")
+async def start():
+    async def work():
+        return "owner's result"
+    return {"id": TASKS.start(work)}
+
+@plughost.route("/mine")
+async def mine(id):
+    await asyncio.sleep(0)
+    info = await TASKS.aget(id)
+    return {"state": info.state.value if info else None}
+"""
+
+SNOOP = """
+import plughost
+
+TASKS = None
+
+def setup(plugin):
+    global TASKS
+    TASKS = plugin.tasks
+
+@plughost.route("/peek")
+async def peek(id):
+    info = await TASKS.aget(id)
+    return {"seen": info is not None, "listed": [t.id for t in await TASKS.alist()]}
+"""
+
+
+async def test_a_plugin_cannot_read_another_plugins_task(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    client = await plughost_client(plughost_project({"owner": OWNER, "snoop": SNOOP}))
+    task_id = (await (await client.get("/start")).json())["id"]
+    for _ in range(100):
+        state = (await (await client.get("/mine", params={"id": task_id})).json())["state"]
+        if state == "done":
+            break
+    assert state == "done"
+    peek = await (await client.get("/peek", params={"id": task_id})).json()
+    assert peek == {"seen": False, "listed": []}
+
+
+GOOD = """
+import plughost
+
+@plughost.route("/v")
+async def v():
+    return {"v": 1}
+"""
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "raise RuntimeError('at import')\n",
+        "def setup(plugin):\n    raise RuntimeError('in setup')\n",
+        "import plughost\n\n@plughost.route('/v')\nasync def v():\n    return 2\n"
+        "\n@plughost.route('/v')\nasync def clash():\n    return 3\n",
+    ],
+    ids=["import", "setup", "route-conflict"],
+)
+async def test_a_failed_reload_leaves_the_live_module_in_sys_modules(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, broken: str
+) -> None:
+    project = plughost_project({"good": GOOD})
+    client = await plughost_client(project)
+    host = host_of(client)
+    live = host.versions["good"].module
+    assert sys.modules[live.__name__] is live
+    (project.plugins_dir / "good.py").write_text(broken)
+    result = await host.load("good")
+    assert not result.ok
+    assert sys.modules[live.__name__] is live
+    assert host.versions["good"].module is live
+    assert await (await client.get("/v")).json() == {"v": 1}
+
+
+CLOSING = """
+import plughost
+
+CALLS = []
+
+def setup(plugin):
+    plugin.on_close(lambda: CALLS.append("on_close"), "counter")
+
+def close():
+    CALLS.append("close")
+
+@plughost.route("/calls")
+async def calls():
+    return CALLS
+"""
+
+
+async def test_closers_run_once_however_often_close_is_called(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    client = await plughost_client(plughost_project({"closing": CLOSING}))
+    host = host_of(client)
+    version = host.versions["closing"]
+    calls: list[str] = version.module.CALLS
+    await version.handle.aclose()
+    await version.handle.aclose()
+    await host.close()
+    await host.close()
+    assert calls == ["on_close", "close"]
+
+
+KEYED = """
+import plughost
+
+@plughost.route("/secret", auth="global")
+async def secret():
+    return {"ok": True}
+"""
+
+
+async def test_keys_are_compared_in_constant_time(
+    plughost_project: ProjectFactory,
+    plughost_client: ClientFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The comparison is hmac.compare_digest (timing is measured in bench/, not here)."""
+    compared: list[Any] = []
+    real = hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    client = await plughost_client(plughost_project({"k": KEYED}, config='[auth]\napikey = "k1"\n'))
+    assert (await client.get("/secret", headers={"X-API-Key": "k2"})).status == 401
+    assert (await client.get("/secret", headers={"X-API-Key": "k1"})).status == 200
+    assert (b"k2", b"k1") in compared
+    assert (b"k1", b"k1") in compared
