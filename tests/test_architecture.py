@@ -126,3 +126,13 @@ def test_fast_commands_import_no_server_code(args: list[str], tmp_path: Path) ->
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_architecture_page_names_every_module_of_both_paths() -> None:
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for folder in ("request", "reload"):
+        for path in sorted((PACKAGE / folder).glob("*.py")):
+            if path.name != "__init__.py":
+                assert f"{folder}/{path.name}" in page, (
+                    f"docs/architecture.md: {folder}/{path.name}"
+                )
