@@ -11,11 +11,13 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient
 
+from plughost.cli.summary import print_summary
 from plughost.devpage.events import HISTORY
-from plughost.host import PluginState
+from plughost.host import LoadResult, PluginState
 from plughost.params import redacted
-from plughost.testing import Project, wait_for_load
+from plughost.testing import ClientFactory, Project, ProjectFactory, host_of, wait_for_load
 
 HELLO = """
 import plughost
@@ -77,15 +79,15 @@ def writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 async def edit_and_wait(
-    client: Any, path: Path, text: str, name: str, *, ok: bool | None = None
-) -> Any:
-    waiter = asyncio.create_task(wait_for_load(client.plughost, name, ok=ok))
+    client: TestClient[Any, Any], path: Path, text: str, name: str, *, ok: bool | None = None
+) -> LoadResult:
+    waiter = asyncio.create_task(wait_for_load(host_of(client), name, ok=ok))
     await asyncio.sleep(0)
     path.write_text(text)
     return await waiter
 
 
-async def page(client: Any) -> str:
+async def page(client: TestClient[Any, Any]) -> str:
     response = await client.get("/_plughost/")
     assert response.status == 200
     assert response.content_type == "text/html"
@@ -93,7 +95,9 @@ async def page(client: Any) -> str:
     return text
 
 
-async def test_page_lists_every_plugin(plughost_project: Any, plughost_client: Any) -> None:
+async def test_page_lists_every_plugin(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project(
         {"hello": version(1), "greet": SECRET_PARAMS, "idle": version(1)},
         enabled=["hello", "greet"],
@@ -117,7 +121,7 @@ async def test_page_lists_every_plugin(plughost_project: Any, plughost_client: A
 
 
 async def test_status_keeps_its_shape_and_adds_routes_and_params(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project: Project = plughost_project(
         {"greet": SECRET_PARAMS}, params={"greet": {"api_token": "s3cret-value"}}
@@ -133,7 +137,7 @@ async def test_status_keeps_its_shape_and_adds_routes_and_params(
 
 
 async def test_broken_edit_shows_where_while_old_version_serves(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project, reload=True)
@@ -163,7 +167,7 @@ async def test_broken_edit_shows_where_while_old_version_serves(
 
 
 async def test_exception_at_import_shows_the_traceback(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project: Project = plughost_project({"hello": RAISES})
     client = await plughost_client(project)
@@ -193,7 +197,9 @@ async def read_event(stream: aiohttp.StreamReader) -> dict[str, Any]:
             event[field] = value
 
 
-async def test_events_stream_each_change(plughost_project: Any, plughost_client: Any) -> None:
+async def test_events_stream_each_change(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project, reload=True)
     response = await client.get("/_plughost/events")
@@ -217,18 +223,20 @@ async def test_events_stream_each_change(plughost_project: Any, plughost_client:
         )
         event = await read_event(response.content)
         assert (event["plugin"], event["outcome"]) == ("hello", "disabled")
-    assert client.plughost.status()["hello"].state is PluginState.DISABLED
+    assert host_of(client).status()["hello"].state is PluginState.DISABLED
 
-    await client.plughost.shutdown()
+    await host_of(client).shutdown()
     async with asyncio.timeout(10):
         assert await response.content.read() == b""
 
 
-async def test_history_keeps_the_last_fifty(plughost_project: Any, plughost_client: Any) -> None:
+async def test_history_keeps_the_last_fifty(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
     project: Project = plughost_project({"hello": version(1)})
     client = await plughost_client(project)
     for _ in range(HISTORY + 5):
-        assert (await client.plughost.load("hello")).ok
+        assert (await host_of(client).load("hello")).ok
     html = await page(client)
     assert html.count('<tr class="outcome-reloaded">') == HISTORY
     assert f"v{HISTORY + 6}</td>" in html
@@ -236,7 +244,7 @@ async def test_history_keeps_the_last_fifty(plughost_project: Any, plughost_clie
 
 
 async def test_static_files_ship_in_the_package(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     client = await plughost_client(plughost_project({"hello": version(1)}))
     for name, kind in (
@@ -254,29 +262,45 @@ async def test_static_files_ship_in_the_package(
 
 
 async def test_page_follows_the_status_endpoints_access_rule(
-    plughost_project: Any, plughost_client: Any
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
-    """From 127.0.0.2 (loopback, but not the address the host trusts by name) every
-    /_plughost/ path answers as the status endpoint does, with and without the key."""
+    """Every /_plughost/ path answers as the status endpoint does: a page naming another
+    host (DNS rebinding) or a request through a proxy is refused, unless it has the key."""
     project: Project = plughost_project(
         {"hello": version(1)}, config='[auth]\napikey = "the-key"\n'
     )
     client = await plughost_client(project)
-    base = str(client.make_url("/_plughost/"))
-    paths = ["status", "", "static/page.css", "static/livereload.js"]
-    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
-    try:
-        async with aiohttp.ClientSession(connector=connector) as session:
-            for headers in ({}, {"X-API-Key": "the-key"}, {"X-API-Key": "wrong"}):
-                codes = []
-                for path in paths:
-                    async with session.get(base + path, headers=headers) as response:
-                        codes.append(response.status)
-                assert len(set(codes)) == 1, (headers, codes)
-            async with session.get(base + "events") as response:
-                assert response.status == codes[0]
-    except OSError as error:  # pragma: no cover - a system without 127.0.0.2
-        pytest.skip(f"cannot connect from 127.0.0.2: {error}")
+    paths = ["status", "", "static/page.css", "static/livereload.js", "events"]
+    seen = set()
+    for headers in (
+        {},
+        {"Host": "attacker.example"},
+        {"Host": "attacker.example", "X-API-Key": "the-key"},
+        {"X-Forwarded-For": "203.0.113.9"},
+        {"X-Forwarded-For": "203.0.113.9", "X-API-Key": "wrong"},
+    ):
+        codes = []
+        for path in paths:
+            async with client.get("/_plughost/" + path, headers=headers) as response:
+                codes.append(response.status)
+        assert len(set(codes)) == 1, (headers, codes)
+        seen.add(codes[0])
+    assert seen == {200, 403}
+
+
+@pytest.mark.parametrize("access", ["loopback", "off"])
+async def test_run_names_the_page_unless_it_is_off(
+    access: str,
+    plughost_project: ProjectFactory,
+    plughost_client: ClientFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    project = plughost_project({"hello": version(1)}, config=f'[server]\nstatus = "{access}"\n')
+    client = await plughost_client(project)
+    print_summary(host_of(client), "http://127.0.0.1:8080", reload=True)
+    printed = "Live page: http://127.0.0.1:8080/_plughost/" in capsys.readouterr().out
+    assert printed == (access != "off")
+    assert (await client.get("/_plughost/")).status == (200 if access != "off" else 403)
 
 
 def test_redacted_hides_secret_sounding_params() -> None:

@@ -32,4 +32,5 @@ def print_summary(host: Host, url: str, *, reload: bool) -> None:
     print_table(("plugin", "status", "routes"), rows)
     mode = " (reloading on change)" if reload else ""
     info(f"Serving on {styled(url, 'bold')}{mode}; press Ctrl-C to stop")
-    info(f"Live page: {styled(url + PAGE_PATH, 'bold')}  (plugins, reloads and errors)")
+    if host.config.server.status != "off":
+        info(f"Live page: {styled(url + PAGE_PATH, 'bold')}  (plugins, reloads and errors)")
