@@ -25,6 +25,8 @@ __all__ = [
     "AuthType",
     "STATUS_ACCESS",
     "StatusAccess",
+    "SOURCE_CHOICES",
+    "SourceChoice",
     "Config",
     "CorsConfig",
     "PluginConfig",
@@ -39,6 +41,9 @@ AuthType = Literal["global", "plugin", "none"]
 AUTH_TYPES: Final = ("global", "plugin", "none")
 StatusAccess = Literal["loopback", "key", "off"]
 STATUS_ACCESS: Final = ("loopback", "key", "off")
+#: ``[plugins.NAME] source``: where a name provided twice is loaded from
+SourceChoice = Literal["package", "folder"]
+SOURCE_CHOICES: Final = ("package", "folder")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +125,8 @@ class PluginConfig:
     apikey: str | None = None
     apikey_env: str | None = None
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: the plugins folder or an installed package, when both provide the name
+    source: SourceChoice | None = None
 
     @property
     def key(self) -> str | None:
@@ -209,6 +216,7 @@ _PLUGIN_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "apikey": (str, "a string"),
     "apikey_env": (str, "a string"),
     "params": (dict, "a table"),
+    "source": (str, 'one of "package", "folder"'),
 }
 _SECTIONS: Final = ("server", "auth", "cors", "tasks", "plugins")
 _ROUTE_PATH: Final = re.compile(r"/?[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*/?")
@@ -365,6 +373,15 @@ class _Validator:
                 "auth_type",
                 f"plugins.{name}.auth_type: expected one of "
                 f"{', '.join(repr(t) for t in AUTH_TYPES)}, got {auth_type!r}",
+            )
+        source = values.get("source")
+        if source is not None and source not in SOURCE_CHOICES:
+            self.fail(
+                where,
+                "source",
+                f'plugins.{name}.source: expected "package" or "folder", got {source!r}',
+                hint='"package": the installed distribution that declares the plugin; '
+                '"folder": the plugins folder',
             )
         route_path = values.get("route_path")
         if route_path is not None and not _ROUTE_PATH.fullmatch(route_path):

@@ -2,6 +2,8 @@
 
 A plugin is ``plugins/NAME.py`` or ``plugins/NAME/__init__.py`` where NAME is a
 Python identifier not starting with ``_`` (those files are shared helpers).
+A plugin may also come from an installed distribution (:mod:`plughost.packages`);
+its :class:`PluginSource` then names the distribution.
 """
 
 from __future__ import annotations
@@ -12,9 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["PluginSource", "discover", "is_plugin_name", "source_of"]
+__all__ = ["Distribution", "PluginSource", "discover", "is_plugin_name", "source_of"]
 
 _IDENTIFIER: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    """An installed distribution that declares plugins (``pip install`` put it there)."""
+
+    name: str
+    version: str
+    #: installed with ``pip install -e``: its files are the project's own source
+    editable: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +40,10 @@ class PluginSource:
     #: the module file: ``NAME.py`` or ``NAME/__init__.py``
     path: Path
     is_package: bool
+    #: the distribution declaring the plugin; None for the plugins folder
+    distribution: Distribution | None = None
+    #: the module a packaged plugin is imported as (its entry point's value)
+    module: str | None = None
 
     @property
     def root(self) -> Path:

@@ -11,7 +11,8 @@ that will not load. Each class carries the CLI exit code it maps to::
         ├── PluginImportError             SyntaxError / ImportError / raise at import
         ├── PluginSetupError              setup() raised
         ├── RouteConflictError            two plugins claim one method + path
-        └── NotAWrapperError              install() of something no wrapper (also a TypeError)
+        ├── NotAWrapperError              install() of something no wrapper (also a TypeError)
+        └── PluginSourceConflictError     two places provide one plugin name
 
 The second is for plugin code answering a request::
 
@@ -39,6 +40,7 @@ __all__ = [
     "PluginError",
     "PluginImportError",
     "PluginNameError",
+    "PluginSourceConflictError",
     "PluginSetupError",
     "PlughostError",
     "RouteConflictError",
@@ -154,6 +156,15 @@ def _where(path: Path | None, line: int | None, col: int | None) -> str:
         if col is not None:
             parts.append(str(col))
     return ":".join(parts)
+
+
+class PluginSourceConflictError(PluginError):
+    """One plugin name is provided by the plugins folder and a package, or by two packages."""
+
+    def __init__(self, message: str, *, plugin: str, sources: tuple[str, ...], hint: str) -> None:
+        super().__init__(message, plugin=plugin, hint=hint)
+        #: each place that provides the name, as shown in the message
+        self.sources = sources
 
 
 class HTTPError(Exception):

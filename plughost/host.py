@@ -29,6 +29,7 @@ from .request.handler import compile_handler
 from .request.hooks import HookFunction, HookSet
 from .request.routes import Route, RouteSpec, Wrapper
 from .request.table import RouteTable
+from .sources import Sources
 from .tasks import TaskStore, open_records
 from .typedefs import Handler, Inflight
 
@@ -49,6 +50,7 @@ class Host:
         #: live plugin versions by name
         self._versions: dict[str, PluginVersion] = {}
         self._status: dict[str, PluginStatus] = {}
+        self._sources: Sources | None = None
         self._installed: tuple[Wrapper, ...] = ()
         self._hook_sets: tuple[HookSet, ...] = (DEFAULT_HOOKS,)
         self._extra_hooks: tuple[HookSet, ...] = ()
@@ -226,6 +228,21 @@ class Host:
         self.publish(reset_all=True)
 
     # -- plugin lifecycle ---------------------------------------------------
+
+    @property
+    def sources(self) -> Sources:
+        """Where plugins come from: the plugins folder, and the packaged plugins
+        installed when the host started or last called :meth:`rescan`."""
+        if self._sources is None:
+            self._sources = Sources.scan(self.config.plugins_dir)
+        return self._sources
+
+    def rescan(self) -> None:
+        """Read the installed packages again, to see a plugin installed since."""
+        import importlib
+
+        importlib.invalidate_caches()
+        self._sources = Sources.scan(self.config.plugins_dir)
 
     @property
     def versions(self) -> dict[str, PluginVersion]:

@@ -71,11 +71,12 @@ def checked_values(config: Config, name: str, assignments: Sequence[Assignment])
         ParamsError: a key the plugin does not declare, or a value of the wrong type.
     """
 
-    from ..discovery import source_of
     from ..params import check_value, declared_params, hint_from_source
+    from ..sources import Sources
 
     values = {a.key: a.value for a in assignments}
-    source = source_of(config.plugins_dir, name)
+    plugin = config.plugin(name)
+    source = Sources.scan(config.plugins_dir).resolve(name, plugin.source if plugin else None)
     declared = declared_params(source.path) if source is not None else None
     if declared is None:
         return values

@@ -27,7 +27,7 @@ from .render import display
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
-    from ..config import Config
+    from ..config import Config, SourceChoice
     from .inspection import PluginReport
 
 __all__ = ["cli", "main"]
@@ -203,12 +203,34 @@ def init(settings: Settings, directory: Path | None, force: bool) -> None:
     help="endpoint: a BasePlugin answering at /NAME; hooks: request hooks; "
     "wrapper: a Bottle-style wrapper around every route.",
 )
+@click.option(
+    "--package",
+    is_flag=True,
+    help="Scaffold a distributable plugin project in ./plughost-NAME/ instead: "
+    "pyproject.toml with the entry point, the module, a README and a test.",
+)
 @pass_settings
-def new(settings: Settings, name: str, kind: str) -> None:
-    """Scaffold plugins/NAME.py, a test for it, and an enabled [plugins.NAME] section."""
-    from .scaffolding import create_plugin
+def new(settings: Settings, name: str, kind: str, package: bool) -> None:
+    """Scaffold plugins/NAME.py, a test for it, and an enabled [plugins.NAME] section.
+
+    With --package, scaffold a plugin to publish: ./plughost-NAME/ (beside the
+    config file), which `pip install -e ./plughost-NAME` installs.
+    """
+    from .scaffolding import create_package, create_plugin
     from .status import server_url
 
+    if package:
+        import shlex
+
+        made = create_package(settings.config_path.parent, name, kind)
+        for path in made.files:
+            info(f"Created {display(path)}")
+        info("")
+        info("Next:")
+        info(f"  pip install -e {_shell_path(made.root)}")
+        info(f"  cd {shlex.quote(display(made.root))} && python -m pytest")
+        info(f"  plughost plugins enable {name}")
+        return
     config = settings.load()
     created = create_plugin(config, name, kind)
     info(f"Created {display(created.plugin_path)}  ({kind} plugin)")
@@ -217,6 +239,13 @@ def new(settings: Settings, name: str, kind: str) -> None:
     info("")
     info(f"{name} will answer on " + styled(server_url(config, f"/{name}"), "bold"))
     info("Start the server with: plughost run --reload")
+
+
+def _shell_path(path: Path) -> str:
+    import shlex
+
+    shown = display(path)
+    return shlex.quote(shown if Path(shown).is_absolute() else f"./{shown}")
 
 
 @cli.command()
@@ -319,14 +348,29 @@ def show(settings: Settings, name: str, as_json: bool) -> None:
         print_plugin(view)
 
 
-def _edit_names(settings: Settings, names: Sequence[str], enabled: bool) -> None:
-    from ..discovery import source_of
+def _edit_names(
+    settings: Settings, names: Sequence[str], enabled: bool, source: SourceChoice | None = None
+) -> None:
+    from ..errors import PluginError, PluginSourceConflictError
+    from ..sources import Sources
     from .configfile import set_enabled
     from .project import require_known
 
     config = settings.load()
-    require_known(config, names)
-    edits = set_enabled(config.path, dict.fromkeys(names), enabled)
+    sources = Sources.scan(config.plugins_dir)
+    require_known(config, names, sources)
+    unfound: list[str] = []
+    for name in names:
+        plugin = config.plugin(name)
+        try:
+            if sources.resolve(name, source or (plugin.source if plugin else None)) is None:
+                unfound.append(name)
+        except PluginSourceConflictError:
+            if enabled:
+                raise  # never a silent pick: nothing is written
+        except PluginError:
+            pass  # the server reports a package that lacks its module
+    edits = set_enabled(config.path, dict.fromkeys(names), enabled, source=source)
     verb = "enabled" if enabled else "disabled"
     for edit in edits:
         if edit.created:
@@ -335,9 +379,13 @@ def _edit_names(settings: Settings, names: Sequence[str], enabled: bool) -> None
             info(f"{verb} {edit.plugin}")
         else:
             info(f"{edit.plugin} was already {verb}")
-        if enabled and source_of(config.plugins_dir, edit.plugin) is None:
-            folder = display(config.plugins_dir)
-            warn(f"{edit.plugin!r} is not in {folder}/; the server will report it missing")
+        if source is not None:
+            info(f'{edit.plugin} loads from the {source}  (source = "{source}")')
+        if enabled and edit.plugin in unfound:
+            where = f"{display(config.plugins_dir)}/"
+            if source != "folder":
+                where += " or in an installed package"
+            warn(f"{edit.plugin!r} is not in {where}; the server will report it missing")
 
 
 _NAMES = click.argument(
@@ -347,14 +395,22 @@ _NAMES = click.argument(
 
 @plugins.command()
 @_NAMES
+@click.option(
+    "--source",
+    type=click.Choice(["package", "folder"]),
+    help="Also set source: load the plugin from an installed package or from the "
+    "plugins folder, when both provide it.",
+)
 @pass_settings
-def enable(settings: Settings, names: tuple[str, ...]) -> None:
+def enable(settings: Settings, names: tuple[str, ...], source: SourceChoice | None) -> None:
     """Set enabled = true in [plugins.NAME].
 
-    A plugin found in the plugins folder without a section gets one, appended
-    at the end of the file, so it loads last.
+    A plugin found in the plugins folder or an installed package without a
+    section gets one, appended at the end of the file, so it loads last. A
+    name that both provide, or two packages, is refused until --source (or
+    source in the section) chooses.
     """
-    _edit_names(settings, names, True)
+    _edit_names(settings, names, True, source)
 
 
 @plugins.command()

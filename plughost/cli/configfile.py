@@ -105,6 +105,8 @@ class ConfigDocument:
         self.config: Final = config
         self.document: Final = tomlkit.parse(text)
         self._appended: dict[str, tuple[bool, dict[str, Any]]] = {}
+        #: ``source`` of the appended sections that set one
+        self._appended_sources: dict[str, str] = {}
 
     @property
     def plugin_names(self) -> tuple[str, ...]:
@@ -172,6 +174,20 @@ class ConfigDocument:
         else:
             _set_key(self._editable_table(name), "enabled", enabled)
         return Edit(name, "enabled", before, enabled)
+
+    def set_source(self, name: str, source: str) -> Edit:
+        """Set ``[plugins.NAME] source`` (``"package"`` or ``"folder"``); adds the section."""
+        if not self.has_plugin(name):
+            self.add_plugin(name, enabled=False)
+        if name in self._appended:
+            before = self._appended_sources.get(name, MISSING)
+            self._appended_sources[name] = source
+            return Edit(name, "source", before, source)
+        table = self._editable_table(name)
+        before = table.get("source", MISSING)
+        if before != source:
+            _set_key(table, "source", source)
+        return Edit(name, "source", before, source)
 
     def set_param(self, name: str, key: str, value: Any) -> Edit:
         """Set ``[plugins.NAME.params] KEY``; adds the section or table when missing."""
@@ -242,7 +258,7 @@ class ConfigDocument:
         """The new file text."""
         text = self.document.as_string()
         for name, (enabled, params) in self._appended.items():
-            text = _append_section(text, name, enabled, params)
+            text = _append_section(text, name, enabled, params, self._appended_sources.get(name))
         if "\r\n" in self.text and text != self.text:
             # tomlkit writes new lines with "\n"; keep a CRLF file CRLF throughout.
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
@@ -296,8 +312,12 @@ def _add_params_table(table: Table | InlineTable, values: Mapping[str, Any]) -> 
         table.value._insert_after(last, "params", params)
 
 
-def _append_section(text: str, name: str, enabled: bool, params: Mapping[str, Any]) -> str:
+def _append_section(
+    text: str, name: str, enabled: bool, params: Mapping[str, Any], source: str | None = None
+) -> str:
     section: dict[str, Any] = {"enabled": enabled}
+    if source is not None:
+        section["source"] = source
     if params:
         section["params"] = dict(params)
     rendered = tomlkit.dumps({"plugins": {name: section}})
@@ -538,10 +558,18 @@ def create_config(path: Path, text: str, *, force: bool = False) -> None:
 # -- one-call edits -----------------------------------------------------------------
 
 
-def set_enabled(path: Path, names: Iterable[str], enabled: bool) -> list[Edit]:
-    """Set ``[plugins.NAME] enabled`` for each name; a missing section is appended."""
+def set_enabled(
+    path: Path, names: Iterable[str], enabled: bool, *, source: str | None = None
+) -> list[Edit]:
+    """Set ``[plugins.NAME] enabled`` (and ``source``, when given) for each name;
+    a missing section is appended."""
     with edit_config(path) as document:
-        return [document.set_enabled(name, enabled) for name in names]
+        edits = []
+        for name in names:
+            edits.append(document.set_enabled(name, enabled))
+            if source is not None:
+                document.set_source(name, source)
+        return edits
 
 
 def set_params(path: Path, name: str, values: Mapping[str, Any]) -> list[Edit]:

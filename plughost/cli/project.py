@@ -1,4 +1,4 @@
-"""A project as the CLI sees it without importing a plugin: config plus folder."""
+"""A project as the CLI sees it without importing a plugin: config, folder and packages."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Config, PluginConfig
-from ..discovery import PluginSource, discover
-from ..errors import PlughostError, did_you_mean
+from ..discovery import PluginSource
+from ..errors import PlughostError, PluginError, PluginSourceConflictError, did_you_mean
+from ..sources import Sources
 from .sourcecache import analyse_cached
 from .static import SourceInfo, analyse
 
@@ -17,13 +18,16 @@ __all__ = ["PluginEntry", "entries", "entry", "require_known"]
 
 @dataclass(frozen=True, slots=True)
 class PluginEntry:
-    """One plugin on disk, in the config, or both."""
+    """One plugin in the plugins folder, in an installed package, in the config, or several."""
 
     name: str
     config: PluginConfig | None
     source: PluginSource | None
-    #: what the source shows; None when the plugin is not on disk
+    #: what the source shows; None when the plugin is not found
     info: SourceInfo | None
+    #: why the plugin's source cannot be told: two places provide it, or its
+    #: package lacks the module
+    problem: PluginError | None = None
 
     @property
     def enabled(self) -> bool:
@@ -43,7 +47,11 @@ class PluginEntry:
 
     @property
     def static_status(self) -> str:
-        """``missing``, ``unconfigured``, ``enabled`` or ``disabled``."""
+        """``conflict``, ``error``, ``missing``, ``unconfigured``, ``enabled`` or ``disabled``."""
+        if isinstance(self.problem, PluginSourceConflictError):
+            return "conflict"
+        if self.problem is not None:
+            return "error"
         if self.source is None:
             return "missing"
         if self.config is None:
@@ -51,47 +59,58 @@ class PluginEntry:
         return "enabled" if self.config.enabled else "disabled"
 
 
-def _entry(name: str, config: PluginConfig | None, source: PluginSource | None) -> PluginEntry:
-    info = None
-    if source is not None:
-        info = analyse(source.path, config.route_path if config is not None else None)
-    return PluginEntry(name, config, source, info)
+def _resolve(
+    sources: Sources, name: str, config: PluginConfig | None
+) -> tuple[PluginSource | None, PluginError | None]:
+    try:
+        return sources.resolve(name, config.source if config is not None else None), None
+    except PluginError as error:
+        return None, error
 
 
-def entries(config: Config) -> list[PluginEntry]:
-    """Every plugin in load order: config sections first, then those only on disk."""
-    sources = discover(config.plugins_dir)
-    found: list[tuple[str, PluginConfig | None, PluginSource | None]] = [
-        (p.name, p, sources.pop(p.name, None)) for p in config.plugins
+def entries(config: Config, sources: Sources | None = None) -> list[PluginEntry]:
+    """Every plugin in load order: config sections first, then the folder's, then packages'."""
+    if sources is None:
+        sources = Sources.scan(config.plugins_dir)
+    names = [p.name for p in config.plugins]
+    names.extend(name for name in sources.names() if name not in names)
+    found = [
+        (name, config.plugin(name), *_resolve(sources, name, config.plugin(name))) for name in names
     ]
-    found.extend((name, None, source) for name, source in sources.items())
-    on_disk = [
+    located = [
         (source.path, plugin.route_path if plugin is not None else None)
-        for _, plugin, source in found
+        for _, plugin, source, _ in found
         if source is not None
     ]
-    infos = iter(analyse_cached(config.plugins_dir, on_disk))
+    infos = iter(analyse_cached(config.plugins_dir, located))
     return [
-        PluginEntry(name, plugin, source, next(infos) if source is not None else None)
-        for name, plugin, source in found
+        PluginEntry(name, plugin, source, next(infos) if source is not None else None, problem)
+        for name, plugin, source, problem in found
     ]
 
 
 def entry(config: Config, name: str) -> PluginEntry:
     """The plugin called ``name``; an unknown name is an error suggesting a close one."""
-    require_known(config, [name])
-    sources = discover(config.plugins_dir)
-    return _entry(name, config.plugin(name), sources.get(name))
+    sources = Sources.scan(config.plugins_dir)
+    require_known(config, [name], sources)
+    plugin = config.plugin(name)
+    source, problem = _resolve(sources, name, plugin)
+    info = None
+    if source is not None:
+        info = analyse(source.path, plugin.route_path if plugin is not None else None)
+    return PluginEntry(name, plugin, source, info, problem)
 
 
-def require_known(config: Config, names: Iterable[str]) -> None:
-    """Refuse names that are neither on disk nor in the config.
+def require_known(config: Config, names: Iterable[str], sources: Sources | None = None) -> None:
+    """Refuse names that are not in the plugins folder, an installed package or the config.
 
     Raises:
         PlughostError: naming the first unknown plugin and the nearest known one.
     """
+    if sources is None:
+        sources = Sources.scan(config.plugins_dir)
     known = [p.name for p in config.plugins]
-    known.extend(name for name in discover(config.plugins_dir) if name not in known)
+    known.extend(name for name in sources.names() if name not in known)
     for name in names:
         if name in known:
             continue

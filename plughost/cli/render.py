@@ -15,6 +15,7 @@ __all__ = [
     "print_plugin_list",
     "print_problems",
     "print_routes",
+    "source_text",
 ]
 
 _STATUS_STYLES: Final = {
@@ -22,6 +23,7 @@ _STATUS_STYLES: Final = {
     "loaded": "green",
     "enabled": "green",
     "error": "red",
+    "conflict": "red",
     "missing": "yellow",
     "disabled": "dim",
     "unconfigured": "dim",
@@ -53,25 +55,49 @@ def format_value(value: object) -> str:
 def print_plugin_list(view: Mapping[str, Any]) -> None:
     """``plugins list``: one row per plugin."""
     rows: list[list[Cell]] = []
+    # The source column appears once a packaged plugin does; a project of
+    # folder plugins only reads as before.
+    packaged = any(source_text(row["source"]) for row in view["plugins"])
+    folder = _folder_text(view)
     for row in view["plugins"]:
         status = row["status"]
         if row["live"] is not None and row["live"]["version"] is not None:
             status = f"{status} v{row['live']['version']}"
         if row["error"]:
             status = f"{status}: {row['error']}"
-        rows.append(
+        cells: list[Cell] = [(row["name"], "bold"), "yes" if row["enabled"] else "no"]
+        if packaged:
+            cells.append(source_text(row["source"]) or folder)
+        cells.extend(
             [
-                (row["name"], "bold"),
-                "yes" if row["enabled"] else "no",
                 row["kind"] or "",
                 ", ".join(f"{r['method']} {r['rule']}" for r in row["routes"]),
                 ", ".join(f"{k}={format_value(v)}" for k, v in row["params"].items()),
                 (status, _STATUS_STYLES.get(row["status"], "")),
             ]
         )
-    print_table(["name", "enabled", "kind", "routes", "params", "status"], rows)
+        rows.append(cells)
+    headers = ["name", "enabled", *(["source"] if packaged else []), "kind", "routes"]
+    print_table([*headers, "params", "status"], rows)
     if view["server"]["live"]:
         info(styled(f"live status from {view['server']['url']}", "dim"))
+
+
+def _folder_text(view: Mapping[str, Any]) -> str:
+    """The plugins folder as the config names it: ``plugins/``."""
+    folder = Path(view["plugins_dir"])
+    try:
+        return f"{folder.relative_to(Path(view['config']).parent)}/"
+    except ValueError:
+        return f"{folder}/"
+
+
+def source_text(source: Mapping[str, Any] | None) -> str | None:
+    """``plughost-hello 1.0 (editable)`` for a packaged plugin; None for the folder's."""
+    if source is None or source.get("type") != "package":
+        return None
+    editable = " (editable)" if source.get("editable") else ""
+    return f"{source['distribution']} {source['version']}{editable}"
 
 
 def _default_text(default: str | None) -> str:
@@ -91,8 +117,10 @@ def print_plugin(view: Mapping[str, Any]) -> None:
     kind = f"{view['kind']} plugin" if view["kind"] else "plugin"
     info(styled(view["name"], "bold") + f"  ({kind}, {view['status']})")
     section = view["section"] or {}
+    package = source_text(view["source"])
     lines = [
-        ("file", display(view["path"]) if view["path"] else "not found on disk"),
+        *([("package", f"{package}, module {view['source']['module']}")] if package else []),
+        ("file", display(view["path"]) if view["path"] else "not found"),
         (
             "config",
             f"[plugins.{view['name']}] in {display(view['config'])}"

@@ -1,4 +1,4 @@
-"""The files ``plughost init`` and ``plughost new`` write.
+"""The files ``plughost init``, ``plughost new`` and ``plughost new --package`` write.
 
 ``new`` runs every check before anything is written, and a failure part-way
 removes what was created, so a refusal leaves the project exactly as it was.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import keyword
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,14 @@ from ..config import Config
 from ..errors import PluginNameError
 from . import configfile, scaffold
 
-__all__ = ["NewPlugin", "check_name", "create_plugin", "write_pytest_config"]
+__all__ = [
+    "NewPackage",
+    "NewPlugin",
+    "check_name",
+    "create_package",
+    "create_plugin",
+    "write_pytest_config",
+]
 
 #: files in which a project may already configure pytest
 _PYTEST_CONFIGS: Final = ("pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
@@ -32,6 +40,17 @@ class NewPlugin:
     kind: str
     plugin_path: Path
     test_path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class NewPackage:
+    """What ``plughost new --package`` created."""
+
+    name: str
+    kind: str
+    #: the project folder, ``plughost-NAME/``
+    root: Path
+    files: tuple[Path, ...]
 
 
 def _refuse(name: str, reason: str, hint: str | None = None) -> PluginNameError:
@@ -60,14 +79,26 @@ def check_name(name: str, config: Config) -> None:
         PluginNameError: the name is not a bare ASCII identifier, starts with
             ``_``, is a keyword or a standard-library module, or is taken.
     """
+    _check_identifier(name, f"{config.server.plugins_dir}/")
+    plugins_dir = config.plugins_dir
+    for taken in (plugins_dir / f"{name}.py", plugins_dir / name):
+        if os.path.lexists(taken):
+            raise _refuse(name, f"{taken} already exists")
+    if config.plugin(name) is not None:
+        raise _refuse(name, f"[plugins.{name}] already exists in {config.path}")
+    test_path = _test_path(config, name)
+    if os.path.lexists(test_path):
+        raise _refuse(name, f"{test_path} already exists")
+
+
+def _check_identifier(name: str, where: str) -> None:
     if not name:
         raise _refuse(name, "the name is empty")
     separators = {"/", "\\", os.sep, os.altsep or "/"}
     if any(sep in name for sep in separators) or name.startswith(".") or ".." in name:
         raise _refuse(
             name,
-            "it is a path; give a bare name and plughost creates the file in "
-            f"{config.server.plugins_dir}/",
+            f"it is a path; give a bare name and plughost creates the file in {where}",
             _suggest(name, Path(name.replace("\\", "/")).name),
         )
     if name.endswith(".py"):
@@ -91,15 +122,6 @@ def check_name(name: str, config: Config) -> None:
         raise _refuse(
             name, "it is the name of a standard-library module", f"try {name + '_plugin'!r}"
         )
-    plugins_dir = config.plugins_dir
-    for taken in (plugins_dir / f"{name}.py", plugins_dir / name):
-        if os.path.lexists(taken):
-            raise _refuse(name, f"{taken} already exists")
-    if config.plugin(name) is not None:
-        raise _refuse(name, f"[plugins.{name}] already exists in {config.path}")
-    test_path = _test_path(config, name)
-    if os.path.lexists(test_path):
-        raise _refuse(name, f"{test_path} already exists")
 
 
 def _test_path(config: Config, name: str) -> Path:
@@ -144,6 +166,34 @@ def create_plugin(config: Config, name: str, kind: str) -> NewPlugin:
                 path.rmdir() if path.is_dir() else path.unlink()
         raise
     return NewPlugin(name, kind, plugin_path, test_path)
+
+
+def create_package(folder: Path, name: str, kind: str) -> NewPackage:
+    """Write a distributable plugin project in ``folder/plughost-NAME/``.
+
+    Raises:
+        PluginNameError: see :func:`check_name`; or the folder exists. Nothing
+            is left behind on failure.
+    """
+    from .. import __version__
+
+    _check_identifier(name, "plughost-NAME/")
+    root = folder / f"plughost-{name}"
+    if os.path.lexists(root):
+        raise _refuse(name, f"{root} already exists")
+    sources = scaffold.render_package(kind, name, plughost_version=__version__)
+    root.mkdir(parents=True)
+    written = []
+    try:
+        for relative, text in sources.items():
+            path = root / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create(path, text)
+            written.append(path)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    return NewPackage(name, kind, root, tuple(written))
 
 
 def write_pytest_config(folder: Path) -> Path | None:

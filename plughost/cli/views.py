@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config
+from ..sources import source_view
 from .project import PluginEntry
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ def _live(state: Mapping[str, Any] | None) -> JSON | None:
 def _status(
     plugin: PluginEntry, live: Mapping[str, Any] | None, report: PluginReport | None
 ) -> tuple[str, str | None]:
+    if plugin.problem is not None:
+        return plugin.static_status, str(plugin.problem)
     if not plugin.on_disk:
         return "missing", None
     if report is not None and plugin.enabled:
@@ -74,6 +77,7 @@ def list_view(
                 "in_config": plugin.in_config,
                 "on_disk": plugin.on_disk,
                 "path": _path(plugin.source.path if plugin.source else None),
+                "source": source_view(plugin.source) if plugin.source else None,
                 "kind": info.kind if info else None,
                 "routes": [{"method": m, "rule": r} for m, r in info.routes] if info else [],
                 "params": dict(plugin.params),
@@ -167,6 +171,7 @@ def show_view(
         "name": plugin.name,
         "path": _path(plugin.source.path if plugin.source else None),
         "package": bool(plugin.source and plugin.source.is_package),
+        "source": source_view(plugin.source) if plugin.source else None,
         "config": str(config.path),
         "in_config": plugin.in_config,
         "enabled": plugin.enabled,
@@ -185,12 +190,18 @@ def show_view(
 
 def check_view(config: Config, reports: Mapping[str, PluginReport]) -> JSON:
     """The ``check --json`` document: enabled plugins missing on disk, then load errors."""
-    from ..discovery import source_of
+    from ..errors import PluginError
+    from ..sources import Sources
 
+    sources = Sources.scan(config.plugins_dir)
     problems: list[JSON] = []
     missing = set()
     for plugin in config.enabled:
-        if source_of(config.plugins_dir, plugin.name) is None:
+        try:
+            found = sources.resolve(plugin.name, plugin.source) is not None
+        except PluginError:
+            found = True  # the load reports why it cannot choose
+        if not found:
             missing.add(plugin.name)
             problems.append(
                 {

@@ -10,6 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..sources import package_root
 from .importer import helper_imports
 
 if TYPE_CHECKING:
@@ -20,6 +21,9 @@ __all__ = ["source_digest"]
 
 
 def _files(plugins_dir: Path, source: PluginSource) -> list[Path]:
+    if source.distribution is not None:
+        root = package_root(source)
+        return [root] if root.is_file() else sorted(root.rglob("*.py"))
     files = [source.path] if not source.is_package else sorted(source.root.rglob("*.py"))
     for helper in sorted(helper_imports(source)):
         module = plugins_dir / f"{helper}.py"
@@ -36,8 +40,10 @@ def source_digest(plugins_dir: Path, source: PluginSource, plugin_config: Plugin
     digest = hashlib.sha256(repr((plugin_config.name, plugin_config.enabled)).encode())
     digest.update(repr(sorted(plugin_config.params.items())).encode())
     digest.update(repr((plugin_config.route_path, plugin_config.auth_type)).encode())
+    # A packaged plugin's files are named from its top-level package's folder.
+    base = plugins_dir if source.distribution is None else package_root(source).parent
     for path in _files(plugins_dir, source):
-        digest.update(str(path.relative_to(plugins_dir)).encode())
+        digest.update(str(path.relative_to(base)).encode())
         try:
             digest.update(path.read_bytes())
         except OSError:

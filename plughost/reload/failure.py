@@ -30,7 +30,7 @@ class Failure:
     line: int | None = None
     #: (line number, text) pairs around ``line``
     source: tuple[tuple[int, str], ...] = ()
-    #: the traceback's frames inside the plugins folder, or the SyntaxError's caret
+    #: the traceback's frames inside the plugin's files, or the SyntaxError's caret
     traceback: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -43,7 +43,7 @@ class Failure:
         }
 
 
-def describe_failure(error: PlughostError, plugins_dir: Path) -> Failure:
+def describe_failure(error: PlughostError, plugins_dir: Path, *roots: Path) -> Failure:
     """What a person needs to fix ``error``: where it is, its source lines, its traceback."""
     path: Path | None = getattr(error, "path", None)
     line: int | None = getattr(error, "line", None)
@@ -55,7 +55,7 @@ def describe_failure(error: PlughostError, plugins_dir: Path) -> Failure:
         path=str(path) if path is not None else None,
         line=line,
         source=_source_around(path, line) if path is not None and line else (),
-        traceback=short_traceback(error, plugins_dir).strip("\n"),
+        traceback=short_traceback(error, plugins_dir, *roots).strip("\n"),
     )
 
 

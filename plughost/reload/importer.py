@@ -42,6 +42,8 @@ __all__ = [
 _PREFIX: Final = "_plughost_"
 _lock = threading.Lock()
 _namespaces: dict[str, Path] = {}
+#: top-level modules of packaged plugins: loaded from source, like the plugins folder
+_packaged_roots: set[str] = set()
 
 
 def namespace_for(plugins_dir: Path) -> str:
@@ -57,9 +59,13 @@ def namespace_for(plugins_dir: Path) -> str:
             package.__path__ = [str(folder)]
             sys.modules[name] = package
         _namespaces[name] = folder
-        if not any(isinstance(finder, _SourceOnlyFinder) for finder in sys.meta_path):
-            sys.meta_path.insert(0, _SourceOnlyFinder())
+        _install_finder()
     return name
+
+
+def _install_finder() -> None:
+    if not any(isinstance(finder, _SourceOnlyFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _SourceOnlyFinder())
 
 
 class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
@@ -84,12 +90,17 @@ class _OutsideError(ImportError):
 
 
 class _SourceOnlyFinder(importlib.abc.MetaPathFinder):
-    """Finds submodules and helpers inside plughost plugin namespaces."""
+    """Finds submodules and helpers inside plughost plugin namespaces, and the
+    modules of packaged plugins, and loads them from source."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if not fullname.startswith(_PREFIX) or "." not in fullname:
+        if not fullname.startswith(_PREFIX):
+            if fullname.partition(".")[0] in _packaged_roots:
+                return _from_source(fullname, _find_elsewhere(fullname, path, target))
+            return None
+        if "." not in fullname:
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.origin is None:
@@ -108,6 +119,33 @@ class _SourceOnlyFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
+def _find_elsewhere(
+    fullname: str, path: Sequence[str] | None, target: ModuleType | None
+) -> importlib.machinery.ModuleSpec | None:
+    """The spec the other finders (an editable install's among them) give ``fullname``."""
+    for finder in list(sys.meta_path):
+        if isinstance(finder, _SourceOnlyFinder):
+            continue
+        find_spec = getattr(finder, "find_spec", None)
+        if find_spec is None:
+            continue
+        spec: importlib.machinery.ModuleSpec | None = find_spec(fullname, path, target)
+        if spec is not None:
+            return spec
+    return None
+
+
+def _from_source(
+    fullname: str, spec: importlib.machinery.ModuleSpec | None
+) -> importlib.machinery.ModuleSpec | None:
+    """``spec`` loading its Python source without byte-code caches, as plugins load."""
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return spec
+    if spec.loader is None or isinstance(spec.loader, importlib.machinery.SourceFileLoader):
+        spec.loader = _SourceOnlyLoader(fullname, spec.origin)
+    return spec
+
+
 @dataclass(slots=True)
 class ImportedPlugin:
     """A freshly imported plugin module, and how to undo the import."""
@@ -117,15 +155,18 @@ class ImportedPlugin:
     #: what sys.modules held under this plugin's name before the import
     previous: dict[str, ModuleType] = field(default_factory=dict)
     helpers: frozenset[str] = frozenset()
+    #: the sys.modules name this import owns, with everything under it; a
+    #: packaged plugin owns its whole top-level package
+    owns: str | None = None
 
     def rollback(self) -> None:
         """Put sys.modules back as it was before the import."""
-        _replace_modules(self.module.__name__, self.previous)
+        _replace_modules(self.owns or self.module.__name__, self.previous)
 
     def forget(self) -> None:
         """Drop this import from sys.modules, unless a newer one replaced it."""
         if sys.modules.get(self.module.__name__) is self.module:
-            _replace_modules(self.module.__name__, {})
+            _replace_modules(self.owns or self.module.__name__, {})
 
 
 def _owned(fullname: str) -> dict[str, ModuleType]:
@@ -149,19 +190,15 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
         PluginImportError: the code raised (SyntaxError included), with the
             plugin's file and line.
     """
+    if source.module is not None:
+        return _import_packaged(source, source.module)
     namespace = namespace_for(plugins_dir)
     _refuse_escape(source, plugins_dir)
     fullname = f"{namespace}.{source.name}"
     before = source.path.stat()
     code = source.path.read_bytes()
     if not code:
-        # Most often an editor caught between truncating the file and writing it.
-        raise PluginImportError(
-            "the file is empty",
-            plugin=source.name,
-            path=source.path,
-            hint="an empty plugin serves nothing; disable it instead",
-        )
+        raise _empty(source)
     previous = _owned(fullname)
     for key in previous:
         del sys.modules[key]
@@ -193,6 +230,46 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
             raise import_error(source, error) from error
         raise
     return ImportedPlugin(source, module, previous, helper_imports(source))
+
+
+def _import_packaged(source: PluginSource, fullname: str) -> ImportedPlugin:
+    """Import a packaged plugin afresh under its own module name.
+
+    Its whole top-level package is imported again from source (the live
+    version keeps the module objects it has), so the package's absolute
+    imports of itself reach the new code too.
+    """
+    before = source.path.stat()
+    if before.st_size == 0:
+        raise _empty(source)
+    top = fullname.partition(".")[0]
+    with _lock:
+        _packaged_roots.add(top)
+        _install_finder()
+    previous = _owned(top)
+    for key in previous:
+        del sys.modules[key]
+    try:
+        module = importlib.import_module(fullname)
+        _refuse_changed(source, before, before.st_size)
+    except BaseException as error:
+        _replace_modules(top, previous)
+        if isinstance(error, PluginImportError):
+            raise
+        if isinstance(error, Exception | SystemExit):
+            raise import_error(source, error) from error
+        raise
+    return ImportedPlugin(source, module, previous, owns=top)
+
+
+def _empty(source: PluginSource) -> PluginImportError:
+    # Most often an editor caught between truncating the file and writing it.
+    return PluginImportError(
+        "the file is empty",
+        plugin=source.name,
+        path=source.path,
+        hint="an empty plugin serves nothing; disable it instead",
+    )
 
 
 def _refuse_changed(source: PluginSource, before: os.stat_result, size: int) -> None:
@@ -248,7 +325,9 @@ def blame_exception(source: PluginSource, error: BaseException) -> tuple[Path, i
             resolved = frame_path.resolve()
         except OSError:
             continue
-        if resolved == root or resolved.is_relative_to(root) or resolved.parent == folder:
+        if resolved.is_relative_to(root) or (
+            source.distribution is None and resolved.parent == folder
+        ):
             found = (frame_path, frame.lineno)
     return found
 
@@ -277,8 +356,9 @@ def helper_imports(source: PluginSource) -> frozenset[str]:
     return frozenset(helpers)
 
 
-def short_traceback(error: BaseException, plugins_dir: Path) -> str:
-    """The lines of ``error``'s traceback inside the plugins folder, for a log line.
+def short_traceback(error: BaseException, plugins_dir: Path, *roots: Path) -> str:
+    """The lines of ``error``'s traceback inside the plugins folder (or ``roots``: a
+    packaged plugin's files), for a log line.
 
     Empty when the error did not come from plugin code (a bad param, a route
     conflict): its message says all there is.
@@ -286,11 +366,11 @@ def short_traceback(error: BaseException, plugins_dir: Path) -> str:
     cause = error.__cause__ or error
     if isinstance(cause, SyntaxError):
         return "\n" + "".join(traceback.format_exception_only(cause)).rstrip()
-    folder = plugins_dir.resolve()
+    folders = [folder.resolve() for folder in (plugins_dir, *roots)]
     frames = [
         frame
         for frame in traceback.extract_tb(cause.__traceback__)
-        if Path(frame.filename).resolve().is_relative_to(folder)
+        if any(Path(frame.filename).resolve().is_relative_to(folder) for folder in folders)
     ]
     if not frames:
         return ""

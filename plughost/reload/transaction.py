@@ -20,11 +20,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
-from ..discovery import source_of
+from ..discovery import PluginSource
 from ..errors import PlughostError, PluginError
 from ..handle import HostServices
+from ..sources import package_root
 from .digest import source_digest
 from .failure import describe_failure
 from .importer import describe, short_traceback
@@ -33,6 +35,7 @@ from .stage import PluginVersion, build_version
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..sources import Sources
 
 __all__ = ["LoadTransaction", "TransactionHost"]
 
@@ -44,6 +47,9 @@ class TransactionHost(HostServices, Protocol):
 
     @property
     def versions(self) -> dict[str, PluginVersion]: ...
+
+    @property
+    def sources(self) -> Sources: ...
 
     def status_of(self, name: str) -> PluginStatus | None: ...
 
@@ -71,6 +77,7 @@ class _Staged:
     previous: PluginVersion | None
     before: PluginStatus
     version: PluginVersion | None = None
+    source: PluginSource | None = None
     digest: str | None = None
     error: PlughostError | None = None
     #: the state the plugin leaves service in (disabled, missing), when it leaves
@@ -81,6 +88,12 @@ class _Staged:
     @property
     def seconds(self) -> float:
         return time.perf_counter() - self.started
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """A packaged plugin's files, where its tracebacks are shown from."""
+        source = self.source
+        return (package_root(source),) if source is not None and source.distribution else ()
 
 
 class LoadTransaction:
@@ -132,15 +145,22 @@ class LoadTransaction:
         if plugin_config is None or not plugin_config.enabled:
             raise PluginError(f"plugin {name!r} is not enabled in {self.config.path}")
         staged = self._begin(name)
-        source = source_of(self.config.plugins_dir, name)
+        try:
+            source = self.host.sources.resolve(name, plugin_config.source)
+        except PluginError as error:
+            staged.error = error
+            return LoadResult(name, False, error, staged.seconds)
         if source is None:
             staged.leaves = PluginState.MISSING
             staged.error = PluginError(
-                f"plugin {name!r} not found in {self.config.plugins_dir}",
+                f"plugin {name!r} not found in {self.config.plugins_dir}"
+                + (" or in an installed package" if plugin_config.source != "folder" else ""),
                 plugin=name,
-                hint=f"create plugins/{name}.py or plugins/{name}/__init__.py",
+                hint=f"create plugins/{name}.py or plugins/{name}/__init__.py, "
+                "or install a package that provides it",
             )
             return LoadResult(name, False, staged.error, staged.seconds)
+        staged.source = source
         staged.digest = source_digest(self.config.plugins_dir, source, plugin_config)
         try:
             staged.version = await build_version(
@@ -234,7 +254,7 @@ class LoadTransaction:
                 None,
                 str(staged.error),
                 staged.seconds,
-                describe_failure(staged.error, self.config.plugins_dir),
+                describe_failure(staged.error, self.config.plugins_dir, *staged.roots),
             )
         if staged.version is not None:
             version = staged.version
@@ -259,7 +279,7 @@ class LoadTransaction:
             before.loaded_at,
             str(error),
             staged.seconds,
-            describe_failure(error, self.config.plugins_dir),
+            describe_failure(error, self.config.plugins_dir, *staged.roots),
             before.digest,
         )
 
@@ -300,7 +320,7 @@ class LoadTransaction:
             staged.seconds * 1000,
             "the previous version keeps serving" if staged.previous is not None else "not serving",
             error,
-            short_traceback(error, self.config.plugins_dir),
+            short_traceback(error, self.config.plugins_dir, *staged.roots),
         )
 
 

@@ -1,5 +1,8 @@
 """Hot reload: watch the project and reload the plugins each change touches.
 
+The project is its plugins folder and config file, and the source of each
+enabled packaged plugin installed in editable mode (:mod:`.packaged`).
+
 Each touched plugin is reloaded by :meth:`plughost.host.Host.load`, one
 transaction per plugin: a failure leaves the old version serving. A change to
 ``plughost.toml`` is applied live when it parses and validates, and reported
@@ -17,9 +20,10 @@ from typing import Final
 from watchfiles import Change, awatch
 
 from ..config import load_config
-from ..discovery import source_of
-from ..errors import ConfigError
+from ..discovery import PluginSource
+from ..errors import ConfigError, PluginError
 from ..host import Host, LoadResult, PluginState
+from .packaged import PackageWatch, editable_roots, plugins_touched_in
 from .touched import PluginFilter, forget_helpers, plugins_touched
 
 __all__ = ["Reloader"]
@@ -64,6 +68,8 @@ class Reloader:
         self._tasks: list[asyncio.Task[None]] = []
         self._queue: asyncio.Queue[set[tuple[Change, str]]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        #: the watchers of editable packaged plugins' source
+        self.packages = PackageWatch(self._queue.put_nowait, debounce=debounce, step=step)
         #: how many batches of changes have been handled
         self.batches = 0
         self.batch_done = asyncio.Event()
@@ -89,6 +95,7 @@ class Reloader:
                         waiter.cancel()
                         await task  # raises what stopped the watcher
                         raise RuntimeError(f"the watcher stopped before it was ready: {task!r}")
+            await self.packages.sync(editable_roots(self.host))
         except BaseException:
             await self.stop()
             raise
@@ -124,6 +131,7 @@ class Reloader:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+        await self.packages.stop()
 
     async def _work(self) -> None:
         while True:
@@ -151,6 +159,7 @@ class Reloader:
         if helpers:
             forget_helpers(host.config, helpers)
         touched |= changed
+        touched |= plugins_touched_in(self.packages.roots, plugin_paths)
         for plugin in host.config.plugins:
             if plugin.name in touched and plugin.enabled:
                 wait = self._unsettled_for(plugin.name)
@@ -158,14 +167,22 @@ class Reloader:
                     self._recheck(plugin.name, wait)
                     continue
                 results.append(await self._reload(plugin.name))
+        await self.packages.sync(editable_roots(host))
         return results
+
+    def _source(self, name: str) -> PluginSource | None:
+        plugin = self.host.config.plugin(name)
+        return self.host.sources.resolve(name, plugin.source if plugin is not None else None)
 
     def _unsettled_for(self, name: str) -> float:
         """Seconds to wait before acting on ``name``: > 0 while its file, missing or
         empty, may be mid-save, and a version of it is serving."""
-        source = source_of(self.host.config.plugins_dir, name)
         try:
+            source = self._source(name)
             unsettled = source is None or source.path.stat().st_size == 0
+        except PluginError:
+            # Two places provide it, or its package lost the module: the load says so.
+            unsettled = False
         except OSError:
             unsettled = True
         if not unsettled or name not in self.host.versions or self.grace <= 0:
@@ -219,6 +236,8 @@ class Reloader:
         if restart:
             logger.warning("[server] %s changed: restart plughost to apply it", ", ".join(restart))
         host.config = new
+        # A package may have been installed to provide a plugin enabled just now.
+        host.rescan()
         # API keys and the debug flag are read when handlers are compiled or on
         # each request, so no plugin needs reloading for them; CORS is the host's.
         if new.cors != old.cors:

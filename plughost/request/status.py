@@ -1,7 +1,9 @@
 """``/_plughost/status``: the live state of every plugin, for local clients or the key.
 
 :func:`status_allowed` and :func:`status_document` are the one access rule and
-the one body for every ``/_plughost/`` page that shows the host's state.
+the one body for every ``/_plughost/`` page that shows the host's state. Each
+plugin's entry says where its code comes from (the plugins folder or an installed
+distribution); ``packaged`` lists every plugin that installed packages declare.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
+from ..errors import PluginError
 from ..params import redacted
+from ..sources import source_view
 from ..urls import STATUS_PATH
 from .auth import key_from, keys_equal
 from .responses import error_response, json_response
@@ -101,8 +105,34 @@ def status_document(host: Host) -> dict[str, Any]:
         plugin_config = host.config.plugin(name)
         entry["routes"] = routes.get(name, [])
         entry["params"] = redacted(plugin_config.params) if plugin_config is not None else {}
+        entry["source"] = _source(host, name)
         plugins[name] = entry
-    return {"config": str(host.config.path), "plugins": plugins}
+    packaged = [
+        {
+            "name": plugin.name,
+            "distribution": plugin.distribution.name,
+            "version": plugin.distribution.version,
+            "editable": plugin.distribution.editable,
+            "module": plugin.module,
+            "enabled": bool((config := host.config.plugin(plugin.name)) and config.enabled),
+        }
+        for providers in host.sources.packaged.values()
+        for plugin in providers
+    ]
+    return {"config": str(host.config.path), "plugins": plugins, "packaged": packaged}
+
+
+def _source(host: Host, name: str) -> dict[str, Any] | None:
+    """Where the plugin's live version came from; else where it would load from."""
+    version = host.versions.get(name)
+    if version is not None:
+        return source_view(version.source)
+    plugin = host.config.plugin(name)
+    try:
+        source = host.sources.resolve(name, plugin.source if plugin is not None else None)
+    except PluginError:
+        return None
+    return source_view(source) if source is not None else None
 
 
 def add_status_route(host: Host) -> None:

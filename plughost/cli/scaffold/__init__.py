@@ -23,6 +23,7 @@ __all__ = [
     "init_config",
     "pytest_config",
     "render",
+    "render_package",
 ]
 
 Kind = Literal["endpoint", "hooks", "wrapper"]
@@ -76,6 +77,54 @@ def render(kind: str, name: str, *, config_name: str = "plughost.toml") -> Scaff
         plugin=_template(f"{kind}.py.tmpl").substitute(values),
         test=_template(f"test_{kind}.py.tmpl").substitute(values),
     )
+
+
+#: what the project test templates say to serve the project they sit in
+_PROJECT_TEST_HEAD: Final = (
+    "from pathlib import Path\n\n"
+    'CONFIG = Path(__file__).resolve().parents[1] / "$config_name"\n\n\n'
+)
+
+
+def render_package(kind: str, name: str, *, plughost_version: str) -> dict[str, str]:
+    """The files of a distributable plugin project, by path relative to its folder.
+
+    The plugin module is the one ``render`` writes; its test serves a project
+    that enables the installed plugin, with the same assertions.
+
+    Example::
+
+        >>> files = render_package("endpoint", "hello", plughost_version="0.1.0")
+        >>> sorted(files)  # doctest: +NORMALIZE_WHITESPACE
+        ['README.md', 'pyproject.toml', 'src/plughost_hello/__init__.py',
+         'tests/test_hello.py']
+    """
+    plugin = render(kind, name)
+    module = f"plughost_{name}"
+    major, minor = (int(part) for part in plughost_version.split(".")[:2])
+    values = {
+        "name": name,
+        "route": name,
+        "module": module,
+        "distribution": f"plughost-{name}",
+        "plughost_minor": f"{major}.{minor}",
+        "plughost_next": f"{major}.{minor + 1}" if major == 0 else f"{major + 1}",
+    }
+    test = _template(f"test_{kind}.py.tmpl").template
+    for old, new in (
+        (_PROJECT_TEST_HEAD, "\n"),
+        ("(plughost_client):", "(plughost_project, plughost_client):"),
+        ("plughost_client(CONFIG)", 'plughost_client(plughost_project(enabled=["$name"]))'),
+    ):
+        if old not in test:
+            raise ValueError(f"the test_{kind}.py template no longer says {old!r}")
+        test = test.replace(old, new)
+    return {
+        "pyproject.toml": _template("package_pyproject.toml.tmpl").substitute(values),
+        "README.md": _template("package_README.md.tmpl").substitute(values),
+        f"src/{module}/__init__.py": plugin.plugin,
+        f"tests/test_{name}.py": Template(test).substitute(values),
+    }
 
 
 def pytest_config() -> str:

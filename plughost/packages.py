@@ -1,0 +1,143 @@
+"""Plugins that installed distributions declare, found from their metadata alone.
+
+A distribution declares each plugin in the ``plughost.plugins`` entry-point
+group, as ``NAME = "module"``::
+
+    [project.entry-points."plughost.plugins"]
+    hello = "plughost_hello"
+
+:func:`installed` reads the metadata of the distributions on ``sys.path``, and
+:func:`locate` finds a plugin module's file with the import system's finders
+(an editable install's finder included). Neither imports the plugin: a package
+plugin runs no code until it is enabled, like a file dropped into ``plugins/``.
+``PLUGHOST_DISABLE_PACKAGE_PLUGINS=1`` hides them all.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from .discovery import Distribution, PluginSource
+from .errors import PluginError
+
+if TYPE_CHECKING:
+    from importlib.metadata import Distribution as InstalledDistribution
+
+__all__ = ["DISABLE_VARIABLE", "ENTRY_POINT_GROUP", "PackagedPlugin", "installed", "locate"]
+
+ENTRY_POINT_GROUP: Final = "plughost.plugins"
+#: set to 1 to hide every packaged plugin (as PYTEST_DISABLE_PLUGIN_AUTOLOAD does for pytest)
+DISABLE_VARIABLE: Final = "PLUGHOST_DISABLE_PACKAGE_PLUGINS"
+
+
+@dataclass(frozen=True, slots=True)
+class PackagedPlugin:
+    """One ``plughost.plugins`` entry point of an installed distribution."""
+
+    name: str
+    #: the entry point's value: the module to import
+    module: str
+    distribution: Distribution
+
+
+def _disabled() -> bool:
+    return os.environ.get(DISABLE_VARIABLE, "").strip() not in ("", "0")
+
+
+def installed() -> dict[str, tuple[PackagedPlugin, ...]]:
+    """Every packaged plugin, by name; more than one for a name means two distributions clash.
+
+    Reads metadata only. Empty when ``PLUGHOST_DISABLE_PACKAGE_PLUGINS`` is set.
+    """
+    if _disabled():
+        return {}
+    from importlib import metadata
+
+    found: dict[str, list[PackagedPlugin]] = {}
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = entry.dist
+        distribution = (
+            Distribution(dist.name, dist.version, _editable(dist))
+            if dist is not None
+            else Distribution("(unknown distribution)", "?")
+        )
+        found.setdefault(entry.name, []).append(
+            PackagedPlugin(entry.name, entry.value, distribution)
+        )
+    return {name: tuple(plugins) for name, plugins in sorted(found.items())}
+
+
+def _editable(dist: InstalledDistribution) -> bool:
+    """True for ``pip install -e``, as the installer recorded it (PEP 610 ``direct_url.json``)."""
+    text = dist.read_text("direct_url.json")
+    if not text:
+        return False
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return False
+    dir_info = record.get("dir_info") if isinstance(record, dict) else None
+    return isinstance(dir_info, dict) and dir_info.get("editable") is True
+
+
+def locate(plugin: PackagedPlugin) -> PluginSource:
+    """The file of a packaged plugin's module, found without importing it.
+
+    Raises:
+        PluginError: the entry point does not name a module, or the module
+            is not installed as Python source.
+    """
+    where = f"the distribution {plugin.distribution} declares plugin {plugin.name!r}"
+    parts = plugin.module.split(".")
+    if not all(part.isidentifier() for part in parts):
+        raise PluginError(
+            f"{where} as {plugin.module!r}, which is not a module name",
+            plugin=plugin.name,
+            hint=f'declare it as {plugin.name} = "package.module" in the '
+            f'"{ENTRY_POINT_GROUP}" entry points',
+        )
+    if parts[0] in sys.stdlib_module_names or parts[0] == "plughost":
+        raise PluginError(
+            f"{where} as {plugin.module!r}, a module of "
+            f"{'plughost' if parts[0] == 'plughost' else 'the standard library'}",
+            plugin=plugin.name,
+            hint="a plugin is a module of its own distribution",
+        )
+    spec = _find(parts)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        raise PluginError(
+            f"{where} as module {plugin.module!r}, which is not installed as Python source",
+            plugin=plugin.name,
+            hint=f"reinstall {plugin.distribution.name}",
+        )
+    return PluginSource(
+        plugin.name,
+        Path(spec.origin),
+        spec.submodule_search_locations is not None,
+        plugin.distribution,
+        plugin.module,
+    )
+
+
+def _find(parts: list[str]) -> importlib.machinery.ModuleSpec | None:
+    # Only the top-level name goes through sys.meta_path, which finds it
+    # without running anything; a submodule is looked up in its parent's
+    # folders directly, since importlib.util.find_spec would import the parent.
+    try:
+        spec = importlib.util.find_spec(parts[0])
+    except (ImportError, ValueError):
+        return None
+    for depth in range(1, len(parts)):
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(
+            ".".join(parts[: depth + 1]), list(spec.submodule_search_locations)
+        )
+    return spec
