@@ -306,8 +306,11 @@ def test_without_javascript_the_page_still_shows_everything(server: Server, tmp_
 
 def _usable_on_a_phone(driver: webdriver.Chrome) -> None:
     """At 360 px wide nothing overflows sideways, and the keyboard reaches the plugins."""
-    driver.set_window_size(360, 800)
+    # A headless window is never narrower than 500 px: emulate the phone's screen instead.
+    phone = {"width": 360, "height": 800, "deviceScaleFactor": 2, "mobile": True}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", phone)
     try:
+        assert driver.execute_script("return window.innerWidth") == 360
         overflow = driver.execute_script(
             "return document.documentElement.scrollWidth - window.innerWidth"
         )
@@ -318,7 +321,7 @@ def _usable_on_a_phone(driver: webdriver.Chrome) -> None:
         driver.switch_to.active_element.send_keys(Keys.ENTER)
         assert driver.switch_to.active_element.get_attribute("id") == "plugins-title"
     finally:
-        driver.set_window_size(1100, 1000)
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def _screenshot(driver: webdriver.Chrome) -> None:
