@@ -8,9 +8,7 @@ answers a ``(status, value)`` tuple with that status.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
-import functools
 import inspect
 import json
 import logging
@@ -24,6 +22,7 @@ from aiohttp import web
 from .errors import BadRequest
 from .request.auth import authorize
 from .request.client import Network, client_ip
+from .request.offload import SyncCall
 from .request.responses import UnsendableOutputError, to_response
 
 if TYPE_CHECKING:
@@ -74,6 +73,8 @@ class EndpointBinding:
     keys: Callable[[], tuple[str | None, bool]]
     #: the live ``[server] trusted_proxies``
     trusted_proxies: Callable[[], tuple[Network, ...]]
+    #: the live ``[server] sync_to_thread``
+    sync_to_thread: Callable[[], bool] = lambda: False
 
 
 #: set by the host while it constructs an endpoint; read by ``BasePlugin.__new__``
@@ -109,12 +110,18 @@ class BasePlugin:
 
     route_path: ClassVar[str | None] = None
     auth_type: ClassVar[AuthType | None] = None
+    #: run a sync ``request_handler`` in worker threads only, rather than on the event
+    #: loop once it proved quick (see docs/endpoints.md, "Sync handlers")
+    sync_to_thread: ClassVar[bool] = False
     _binding: EndpointBinding | None
+    _offload: SyncCall
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         instance = super().__new__(cls)
         # Bound here, not in __init__, so it holds when a subclass skips super().__init__.
-        instance._binding = BINDING.get()
+        binding = instance._binding = BINDING.get()
+        owner = f" of plugin {binding.plugin!r}" if binding is not None else ""
+        instance._offload = SyncCall(f"{cls.__name__}.request_handler{owner}")
         return instance
 
     def __init__(self, **kwargs: Any) -> None:
@@ -181,7 +188,11 @@ class BasePlugin:
         if inspect.iscoroutinefunction(handler):
             result = await handler(**args)
         else:
-            result = await asyncio.to_thread(functools.partial(handler, **args))
+            offload = self._offload
+            forced = self.sync_to_thread or (binding is not None and binding.sync_to_thread())
+            if forced != offload.to_thread:
+                offload.configure(to_thread=forced)
+            result = await offload.run(handler, **args)
         return self._unpack(result, binding)
 
     def _unpack(self, result: Any, binding: EndpointBinding | None) -> Any:

@@ -73,6 +73,8 @@ class ServerConfig:
     shutdown_timeout: float = 10.0
     #: who may read ``/_plughost/status``: ``loopback`` (or the key), ``key``, or ``off``
     status: StatusAccess = "loopback"
+    #: run every sync endpoint in a worker thread, never on the event loop
+    sync_to_thread: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,7 @@ _SERVER_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "body_timeout": ((int, float), "a number"),
     "shutdown_timeout": ((int, float), "a number"),
     "status": (str, 'one of "loopback", "key", "off"'),
+    "sync_to_thread": (bool, "a boolean"),
 }
 _TASKS_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "store": (str, 'a string: "auto", "memory", "sqlite" or "redis://HOST:PORT/DB"'),

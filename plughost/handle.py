@@ -46,6 +46,9 @@ class HostServices(Protocol):
 
     def installed(self) -> Sequence[Wrapper]: ...
 
+    @property
+    def sync_to_thread(self) -> bool: ...
+
     def routes_using(self, wrappers: Iterable[Wrapper]) -> list[Route]: ...
 
     def is_live(self, handle: PluginHandle) -> bool: ...
@@ -150,6 +153,12 @@ class PluginHandle:
             raise PluginError(
                 f"route {spec.rule!r}: auth={auth!r}; expected one of "
                 f"{', '.join(repr(t) for t in AUTH_TYPES)}",
+                plugin=self.name,
+            )
+        to_thread = spec.config.get("sync_to_thread", False)
+        if not isinstance(to_thread, bool):
+            raise PluginError(
+                f"route {spec.rule!r}: sync_to_thread={to_thread!r}; expected True or False",
                 plugin=self.name,
             )
         created = [

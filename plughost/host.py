@@ -218,6 +218,11 @@ class Host:
         return HookSet("plughost.auth", None, functions, always=True)
 
     @property
+    def sync_to_thread(self) -> bool:
+        """``[server] sync_to_thread``: every sync endpoint runs in a worker thread."""
+        return self.config.server.sync_to_thread
+
+    @property
     def hook_sets(self) -> tuple[HookSet, ...]:
         return self._hook_sets
 

@@ -85,7 +85,7 @@ def test_init_config_explains_every_setting() -> None:
     text = init_config()
     keys = {
         "server": "host port plugins_dir debug access_log keepalive_timeout client_max_size "
-        "drain_timeout task_grace",
+        "drain_timeout task_grace sync_to_thread",
         "auth": "apikey apikey_env allow_query_key",
         "cors": "enabled allow_origins allow_methods allow_headers allow_credentials max_age",
         "plugins.hello": "enabled route_path auth_type apikey_env",

@@ -91,7 +91,13 @@ async def mount_endpoint(
         "log": plugin_logger(name),
         "task_callback": task_callback,
     }
-    binding = EndpointBinding(plugin=name, keys=keys, trusted_proxies=trusted_proxies)
+
+    def sync_to_thread() -> bool:
+        return host.config.server.sync_to_thread
+
+    binding = EndpointBinding(
+        plugin=name, keys=keys, trusted_proxies=trusted_proxies, sync_to_thread=sync_to_thread
+    )
     token = BINDING.set(binding)
     try:
         instance = cls(**kwargs)

@@ -242,7 +242,11 @@ class Reloader:
         # each request, so no plugin needs reloading for them; CORS is the host's.
         if new.cors != old.cors:
             host.set_cors(new.cors)
-        elif new.auth != old.auth or new.server.debug != old.server.debug:
+        elif (
+            new.auth != old.auth
+            or new.server.debug != old.server.debug
+            or new.server.sync_to_thread != old.server.sync_to_thread
+        ):
             host.reset()
         touched: set[str] = set()
         for plugin in new.plugins:

@@ -31,6 +31,7 @@ from . import bottle_compat
 
 if TYPE_CHECKING:
     from ..typedefs import Callback
+    from .offload import SyncCall
 
 
 class Route(Protocol):
@@ -163,8 +164,14 @@ class Link:
         return self._bridge
 
 
-def endpoint_link(callback: Callable[..., Any], required: tuple[str, ...]) -> Link:
-    """The innermost link: the endpoint, checking its required arguments."""
+def endpoint_link(
+    callback: Callable[..., Any], required: tuple[str, ...], offload: SyncCall | None = None
+) -> Link:
+    """The innermost link: the endpoint, checking its required arguments.
+
+    A ``def`` endpoint runs in a worker thread, or, given ``offload``, wherever that
+    says: on the event loop once it proved quick (see :mod:`plughost.request.offload`).
+    """
     if inspect.iscoroutinefunction(callback):
         if not required:
             return Link(callback)
@@ -182,6 +189,17 @@ def endpoint_link(callback: Callable[..., Any], required: tuple[str, ...]) -> Li
 
     _copy_metadata(call_sync, callback)
     call_in_thread = _in_thread(call_sync, bottle_style=False)
+    if offload is not None:
+        call_on_trial = _in_thread(offload.timed(call_sync), bottle_style=False)
+        in_thread = call_in_thread
+
+        async def call_in_thread(*args: Any, **kwargs: Any) -> Any:
+            if offload.inline:
+                return offload.call_inline(call_sync, *args, **kwargs)
+            if offload.on_trial:
+                return await call_on_trial(*args, **kwargs)
+            return await in_thread(*args, **kwargs)
+
     _copy_metadata(call_in_thread, callback)
     return Link(call_in_thread, call_sync)
 

@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol, TypeVar, final
 from ..errors import NotAWrapperError, PluginError
 from ..typedefs import Callback, Handler, Inflight
 from .chain import endpoint_link, wrap
+from .offload import SyncCall
 from .routeconfig import RouteConfig
 
 __all__ = ["ROUTES_ATTRIBUTE", "Route", "RouteSpec", "Wrapper", "route"]
@@ -107,9 +108,13 @@ def route(
 
 
 class WrapperSource(Protocol):
-    """What a Route needs from its host: the wrappers installed there, in order."""
+    """What a Route needs from its host: the wrappers installed there, in order, and
+    whether every sync endpoint runs in a worker thread (``[server] sync_to_thread``)."""
 
     def installed(self) -> Sequence[Wrapper]: ...
+
+    @property
+    def sync_to_thread(self) -> bool: ...
 
 
 @final
@@ -215,6 +220,11 @@ class Route:
         self.config: Final = RouteConfig(config or {})
         self.host = host
         self.signature: Final = _Signature(callback)
+        #: how a sync endpoint runs (inline or in threads); None for a coroutine function.
+        #: It outlives reset(): an endpoint moved to the threads stays there.
+        self.offload: Final = (
+            None if inspect.iscoroutinefunction(callback) else SyncCall(repr(self))
+        )
         self._call: Callback | None = None
         #: the wrappers whose code is in ``call`` (not those that returned it unchanged)
         self.wrapped_by: list[Wrapper] = []
@@ -263,7 +273,11 @@ class Route:
         return self._call
 
     def _build(self, installed: Sequence[Wrapper] | None = None) -> Callback:
-        link = endpoint_link(self.callback, self.signature.required)
+        offload = self.offload
+        if offload is not None and installed is None:
+            forced = self.config.get("sync_to_thread") is True
+            offload.configure(to_thread=forced or bool(self.host and self.host.sync_to_thread))
+        link = endpoint_link(self.callback, self.signature.required, offload)
         wrapped_by: list[Wrapper] = []
         sync_wrapped = False
         for wrapper in self._wrappers(installed):
