@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from plughost.cli.summary import print_summary
 from plughost.devpage.events import HISTORY
+from plughost.devpage.page import render_page
 from plughost.host import LoadResult, PluginState
 from plughost.params import redacted
 from plughost.testing import ClientFactory, Project, ProjectFactory, host_of, wait_for_load
@@ -313,3 +314,27 @@ def test_redacted_hides_secret_sounding_params() -> None:
         "Password": "***",
         "db": {"token": "***", "host": "d"},
     }
+
+
+def test_page_shows_each_workers_version_and_a_mismatch() -> None:
+    """A status document merged from two workers, as ``plughost run --workers 2`` serves it."""
+    worker = {"state": "loaded", "version": 3, "digest": "a", "error": None}
+    plugin = {"state": "loaded", "version": 3, "routes": [], "params": {}, "error": None}
+    document = {
+        "config": "/srv/blog/plughost.toml",
+        "plugins": {
+            "same": {**plugin, "workers": {"101": worker, "102": worker}, "mismatch": False},
+            "split": {
+                **plugin,
+                "workers": {"101": worker, "102": {**worker, "version": 2, "digest": "b"}},
+                "mismatch": True,
+            },
+        },
+    }
+    html = render_page(document, [])
+    same = html[html.index('id="plugin-same"') : html.index('id="plugin-split"')]
+    split = html[html.index('id="plugin-split"') :]
+    assert "<li>pid 101: v3, loaded</li><li>pid 102: v3, loaded</li>" in same
+    assert "do not all serve the same version" not in same
+    assert "<li>pid 102: v2, loaded</li>" in split
+    assert "The workers do not all serve the same version." in split

@@ -110,9 +110,25 @@ def _plugin(name: str, plugin: Mapping[str, Any], project: str) -> str:
 <div><dt>Params</dt><dd>{_params(plugin.get("params") or {})}</dd></div>
 <div><dt>Loaded</dt><dd>{loaded}</dd></div>
 <div><dt>Last load took</dt><dd>{_ms(plugin.get("load_ms"))}</dd></div>
-</dl>
+{_workers(plugin.get("workers") or {}, bool(plugin.get("mismatch")))}</dl>
 {_failure(anchor, shown_state, version, plugin, project) if plugin.get("error") else ""}
 </article>"""
+
+
+def _workers(workers: Mapping[str, Mapping[str, Any]], mismatch: bool) -> str:
+    """With several workers: the version and state each serves, and whether they differ."""
+    if len(workers) < 2:
+        return ""
+    items = []
+    for pid, worker in workers.items():
+        version = worker.get("version") or 0
+        shown = f"v{version}" if version else "no version"
+        items.append(f"<li>pid {escape(pid)}: {shown}, {escape(str(worker.get('state')))}</li>")
+    warning = '<p class="mismatch">The workers do not all serve the same version.</p>'
+    return (
+        f'<div><dt>Workers</dt><dd><ul class="workers">{"".join(items)}</ul>'
+        f"{warning if mismatch else ''}</dd></div>\n"
+    )
 
 
 def _routes(routes: Sequence[Mapping[str, str]]) -> str:

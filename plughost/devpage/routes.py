@@ -6,8 +6,9 @@ Every one answers under the status endpoint's access rule
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
@@ -31,9 +32,22 @@ STATIC_FILES: Final = {
 _NO_STORE: Final = {"Cache-Control": "no-store"}
 
 
-def add_devpage(host: Host) -> EventHub:
-    """Add the live page to ``host``; returns the hub that records and streams its events."""
+def add_devpage(
+    host: Host, document: Callable[[], Awaitable[dict[str, Any]]] | None = None
+) -> EventHub:
+    """Add the live page to ``host``; returns the hub that records and streams its events.
+
+    Args:
+        host: the host to add the routes to and whose changes to follow.
+        document: gives the status endpoint's body, when that is not this host's own
+            :func:`~plughost.request.status.status_document` (several workers, merged).
+    """
     hub = EventHub(host)
+
+    async def own() -> dict[str, Any]:
+        return status_document(host)
+
+    body = document if document is not None else own
     static = resources.files(__package__) / "static"
     files = {name: (static / name).read_bytes() for name in STATIC_FILES}
 
@@ -46,7 +60,7 @@ def add_devpage(host: Host) -> EventHub:
         if not status_allowed(host, request):
             return error_response(403, REFUSED)
         return web.Response(
-            text=render_page(status_document(host), hub.history),
+            text=render_page(await body(), hub.history),
             content_type="text/html",
             headers=_NO_STORE,
         )
