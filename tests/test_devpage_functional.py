@@ -179,6 +179,23 @@ async def test_exception_at_import_shows_the_traceback(
     assert f'<code title="{path}:5">plugins/hello.py:5</code>' in html
     assert '<pre class="traceback"' in html
     assert "in helper" in html
+    assert '<tr class="outcome-failed">' in html
+
+
+async def test_deleted_plugin_shows_as_missing(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project: Project = plughost_project({"hello": version(1)})
+    client = await plughost_client(project, reload=True)
+    waiter = asyncio.create_task(wait_for_load(host_of(client), "hello", ok=False))
+    await asyncio.sleep(0)
+    (project.plugins_dir / "hello.py").unlink()
+    await waiter
+    html = await page(client)
+    assert '<span class="state state-missing">missing</span>' in html
+    assert "The plugin&#x27;s file is missing: nothing serving" in html
+    assert '<tr class="outcome-missing"><td>' in html
+    assert (await client.get("/hello")).status == 404
 
 
 async def read_event(stream: aiohttp.StreamReader) -> dict[str, Any]:
