@@ -277,13 +277,15 @@ class Host:
         return results
 
     @asynccontextmanager
-    async def transaction(self, config: Config | None = None) -> AsyncIterator[LoadTransaction]:
+    async def transaction(
+        self, config: Config | None = None, *, quiet: bool = False
+    ) -> AsyncIterator[LoadTransaction]:
         """A :class:`~plughost.reload.transaction.LoadTransaction` holding the host's lock.
 
         Left without a commit or an abort (an exception, a cancellation), it aborts.
         """
         async with self._lock:
-            transaction = LoadTransaction(self, config)
+            transaction = LoadTransaction(self, config, quiet=quiet)
             try:
                 yield transaction
             finally:

@@ -16,8 +16,9 @@ from aiohttp import web
 from .config import Config
 from .devpage.routes import add_devpage
 from .host import Host
+from .request.deploy import Deploy, add_reload_route
 from .request.entry import build_server
-from .request.status import add_status_route
+from .request.status import Document, add_status_route
 from .urls import server_url
 
 __all__ = ["build_server", "open_host", "serve"]
@@ -27,12 +28,19 @@ logger: Final = logging.getLogger("plughost.server")
 _SYNC_THREADS: Final = "plughost-sync"
 
 
-async def open_host(config: Config) -> Host:
-    """A Host for ``config`` with every enabled plugin loaded, the status route and the page."""
+async def open_host(
+    config: Config, *, status: Document | None = None, deploy: Deploy | None = None
+) -> Host:
+    """A Host for ``config`` with every enabled plugin loaded, the status route and the page.
+
+    ``status`` and ``deploy`` answer the status and reload endpoints when the
+    host is one of several workers; by default they are this host's alone.
+    """
     host = Host(config)
     if config.cors.enabled:
         host.set_cors(config.cors)
-    add_status_route(host)
+    add_status_route(host, status)
+    add_reload_route(host, deploy)
     add_devpage(host)
     await host.start()
     return host

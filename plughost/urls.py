@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["EVENTS_PATH", "PAGE_PATH", "STATIC_PATH", "STATUS_PATH", "WILDCARDS", "server_url"]
+__all__ = [
+    "EVENTS_PATH",
+    "PAGE_PATH",
+    "RELOAD_PATH",
+    "STATIC_PATH",
+    "STATUS_PATH",
+    "WILDCARDS",
+    "server_url",
+]
 
 #: the host's own status endpoint; plugins cannot claim it
 STATUS_PATH: Final = "/_plughost/status"
@@ -12,6 +20,8 @@ STATUS_PATH: Final = "/_plughost/status"
 PAGE_PATH: Final = "/_plughost/"
 EVENTS_PATH: Final = "/_plughost/events"
 STATIC_PATH: Final = "/_plughost/static/"
+#: ``plughost reload`` posts here: apply the files and plughost.toml on disk, all or nothing
+RELOAD_PATH: Final = "/_plughost/reload"
 #: what a client dials for a server bound to every address
 WILDCARDS: Final = {
     "": "127.0.0.1",

@@ -255,15 +255,78 @@ def _shell_path(path: Path) -> str:
 )
 @click.option("--reload", is_flag=True, help="Reload each plugin when its files change.")
 @click.option("--no-access-log", is_flag=True, help="Do not log each request.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    metavar="N",
+    help="Worker processes, on gunicorn (pip install 'plughost[workers]').  "
+    "[default: server.workers]",
+)
 @pass_settings
 def run(
-    settings: Settings, host: str | None, port: int | None, reload: bool, no_access_log: bool
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    reload: bool,
+    no_access_log: bool,
+    workers: int | None,
 ) -> None:
-    """Serve the project's enabled plugins until Ctrl-C."""
+    """Serve the project's enabled plugins until Ctrl-C.
+
+    With --workers N (N > 1), N processes serve the same port, and a change
+    (--reload, or plughost reload) reaches all of them, or none.
+    """
+    import dataclasses
+
     config = settings.load()
+    access_log = False if no_access_log else None
+    count = workers if workers is not None else config.server.workers
+    if count > 1:
+        from ..workers.arbiter import serve_workers
+
+        server = dataclasses.replace(config.server, workers=count)
+        config = dataclasses.replace(config, server=server)
+        serve_workers(config, host=host, port=port, reload=reload, access_log=access_log)
+        return
     from ..server import serve
 
-    serve(config, host=host, port=port, reload=reload, access_log=False if no_access_log else None)
+    serve(config, host=host, port=port, reload=reload, access_log=access_log)
+
+
+@cli.command("reload")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    metavar="PORT",
+    help="The server's port, if not server.port.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for the server.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the server's report as JSON.")
+@pass_settings
+def reload_(settings: Settings, port: int | None, timeout: float, as_json: bool) -> None:
+    """Apply the plugin files and plughost.toml on disk to the running server.
+
+    Every plugin that changed is prepared in every worker, and committed only
+    when all prepared it; otherwise every worker keeps the version it serves.
+    Prints one line per plugin; exits 1 when anything failed.
+    """
+    from .deploy import print_report, request_reload
+
+    config = settings.load()
+    report = request_reload(config, port=port, timeout=timeout)
+    ok = bool(report.get("ok"))
+    if as_json:
+        echo_json(report)
+    else:
+        ok = print_report(report)
+    if not ok:
+        raise click.exceptions.Exit(1)
 
 
 # -- plugins ------------------------------------------------------------------------

@@ -103,11 +103,15 @@ class LoadTransaction:
         host: the host; the caller holds its lock (``host.transaction()`` does).
         config: the configuration to commit with the plugins (an edited
             plughost.toml); None keeps the host's.
+        quiet: log no failures (a coordinator reports for every worker at once).
     """
 
-    def __init__(self, host: TransactionHost, config: Config | None = None) -> None:
+    def __init__(
+        self, host: TransactionHost, config: Config | None = None, *, quiet: bool = False
+    ) -> None:
         self.host: Final = host
         self.config: Final = config if config is not None else host.config
+        self.quiet: Final = quiet
         self._staged: dict[str, _Staged] = {}
         #: True once committed or aborted
         self.finished = False
@@ -314,6 +318,8 @@ class LoadTransaction:
         self.finished = True
 
     def _log_failure(self, staged: _Staged, error: PlughostError) -> None:
+        if self.quiet:
+            return
         logger.error(
             "plugin %r failed to load in %.1f ms; %s: %s%s",
             staged.name,

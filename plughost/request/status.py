@@ -9,7 +9,8 @@ distribution); ``packaged`` lists every plugin that installed packages declare.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+import os
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
@@ -18,6 +19,7 @@ from ..errors import PluginError
 from ..params import redacted
 from ..sources import source_view
 from ..urls import STATUS_PATH
+from ..workers.merge import merge_documents
 from .auth import key_from, keys_equal
 from .responses import error_response, json_response
 
@@ -26,12 +28,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "REFUSED",
+    "Document",
     "add_status_route",
     "is_local_request",
     "status_allowed",
     "status_document",
 ]
 
+#: the status endpoint's body, for a server of several workers
+Document = Callable[[], Awaitable[dict[str, Any]]]
 #: headers a reverse proxy adds; through one, every client looks like a loopback peer
 _PROXY_HEADERS: Final = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
 #: the body of a 403 for a client :func:`status_allowed` refuses
@@ -135,11 +140,20 @@ def _source(host: Host, name: str) -> dict[str, Any] | None:
     return source_view(source) if source is not None else None
 
 
-def add_status_route(host: Host) -> None:
-    """Add the status endpoint to ``host``."""
+def add_status_route(host: Host, document: Document | None = None) -> None:
+    """Add the status endpoint to ``host``.
+
+    ``document`` gives the body when the server is several workers (every
+    worker's status, merged); by default it is this process's.
+    """
+
+    async def alone() -> dict[str, Any]:
+        return merge_documents({os.getpid(): status_document(host)})
+
+    body = document if document is not None else alone
 
     @host.route(STATUS_PATH, skip=True)
     async def status(request: web.BaseRequest) -> web.StreamResponse:
         if not status_allowed(host, request):
             return error_response(403, REFUSED)
-        return json_response(status_document(host))
+        return json_response(await body())
