@@ -16,7 +16,7 @@ from aiohttp import web
 from .config import Config
 from .devpage.routes import add_devpage
 from .host import Host
-from .request.deploy import Deploy, add_reload_route
+from .reload.deploy import Deploy, add_reload_route
 from .request.entry import build_server
 from .request.status import Document, add_status_route
 from .urls import server_url

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from ..errors import ConfigError
-from ..reload.change import ChangeRequest, apply_change
+from ..request.responses import error_response, json_response
+from ..request.status import status_allowed
 from ..urls import RELOAD_PATH
-from .responses import error_response, json_response
-from .status import status_allowed
+from .change import ChangeRequest, apply_change
 
 if TYPE_CHECKING:
     from ..host import Host
