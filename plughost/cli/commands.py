@@ -12,6 +12,7 @@ hint line) on stderr and its exit code; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -603,6 +604,56 @@ def routes(settings: Settings, as_json: bool) -> None:
         warn(f"{failure['plugin']}: {failure['error']}")
     if view["errors"]:
         raise click.exceptions.Exit(1)
+
+
+# -- import-config ------------------------------------------------------------------
+
+_SECRET_KEY: Final = re.compile(r"(?i)key|pass|secret|token")
+
+
+@cli.command("import-config", short_help="Write plughost.toml from a plugincore INI file.")
+@click.argument("ini_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace values plughost.toml already sets otherwise.")
+@pass_settings
+def import_config(settings: Settings, ini_file: Path, force: bool) -> None:
+    """Write plughost.toml (--config) from a plugincore (pluginserver) INI file.
+
+    Reads [network], [paths], [auth], [cors] and [plugin_parms] (json=FILE
+    included), and enables every plugin in the plugins folder, as plugincore
+    loads them all. An existing plughost.toml is merged into, comments kept;
+    a value it already sets differently stops the import unless --force.
+    Prints what it set, and a note for each thing plughost does differently.
+
+    \b
+    Examples:
+      plughost import-config pserve.ini
+      plughost --config /srv/site/plughost.toml import-config /etc/pserve.ini --force
+    """
+    from .configfile import MISSING
+    from .importconfig import read_ini, write_imported
+    from .render import format_value
+
+    path = settings.config_path
+    existed = path.exists()
+    imported = read_ini(ini_file, path.parent)
+    changes = write_imported(path, imported, force=force)
+    if not existed:
+        info(f"Created {display(path)} from {display(ini_file)}")
+    elif changes:
+        info(f"Updated {display(path)} from {display(ini_file)}")
+    else:
+        info(f"{display(path)} already holds everything in {display(ini_file)}")
+    for change in changes:
+        shown = "<hidden>" if _SECRET_KEY.search(change.key) else format_value(change.after)
+        was = ""
+        if existed and change.before is not MISSING:
+            hidden = _SECRET_KEY.search(change.key)
+            was = f"  (was {'<hidden>' if hidden else format_value(change.before)})"
+        info(f"  {change.where} = {shown}{was}")
+    for note in imported.notes:
+        info(f"note: {note}")
+    if imported.copied_json:
+        info(f"note: {display(path)} may now hold passwords: keep it private")
 
 
 def _use_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:

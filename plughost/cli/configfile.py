@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import tomlkit
+from tomlkit.container import Container
 from tomlkit.items import AoT, Comment, InlineTable, Table
 
 from ..config import Config, locate, parse_config
@@ -107,6 +108,8 @@ class ConfigDocument:
         self._appended: dict[str, tuple[bool, dict[str, Any]]] = {}
         #: ``source`` of the appended sections that set one
         self._appended_sources: dict[str, str] = {}
+        #: keys of appended sections besides ``enabled`` and ``params`` (``route_path``...)
+        self._appended_keys: dict[str, dict[str, Any]] = {}
 
     @property
     def plugin_names(self) -> tuple[str, ...]:
@@ -243,6 +246,68 @@ class ConfigDocument:
                 del table["params"]  # type: ignore[union-attr]
         return Edit(name, f"params.{key}", current[key], MISSING)
 
+    def value(self, table: tuple[str, ...], key: str) -> Any:
+        """The value of ``key`` in ``[table]`` (``("server",)``, ``("plugins", NAME)``...).
+
+        Returns :data:`MISSING` when it is not set.
+        """
+        if table[:1] == ("plugins",) and len(table) > 1 and table[1] in self._appended:
+            name = table[1]
+            if len(table) == 3:
+                return self._appended[name][1].get(key, MISSING)
+            if key == "enabled":
+                return self._appended[name][0]
+            return self._appended_keys.get(name, {}).get(key, MISSING)
+        node: Any = self.document
+        for part in (*table, key):
+            if not isinstance(node, Container | Table | InlineTable) or part not in node:
+                return MISSING
+            node = node[part]
+        return node.unwrap() if hasattr(node, "unwrap") else node
+
+    def set_value(self, table: tuple[str, ...], key: str, value: Any) -> None:
+        """Set ``key`` in ``[table]``, adding the table when missing; comments are kept.
+
+        Raises:
+            ConfigError: the table is written in a form plughost cannot change.
+        """
+        if table[:1] == ("plugins",) and len(table) in (2, 3):
+            name = table[1]
+            if len(table) == 3:
+                self.set_param(name, key, value)
+            elif key == "enabled":
+                self.set_enabled(name, value)
+            elif name in self._appended or not self.has_plugin(name):
+                if not self.has_plugin(name):
+                    self.add_plugin(name, enabled=False)
+                self._appended_keys.setdefault(name, {})[key] = value
+            else:
+                _set_key(self._editable_table(name), key, value)
+            return
+        if len(table) != 1:
+            raise ValueError(f"set_value: no table {'.'.join(table)!r}")
+        found = self.document.get(table[0])
+        if found is None:
+            found = tomlkit.table()
+            found.add(tomlkit.nl())
+            body = self.document.body
+            index = next(
+                (i for i, (k, _) in enumerate(body) if k is not None and k.key == "plugins"),
+                len(body),
+            )
+            if index == len(body):
+                self.document.append(table[0], found)
+            else:
+                self.document._insert_at(index, table[0], found)
+            found = self.document[table[0]]
+        if not isinstance(found, Table | InlineTable):
+            raise ConfigError(
+                f"cannot edit [{table[0]}]: it is not written as a table plughost can change",
+                path=self.path,
+                hint=f"write it as a [{table[0]}] section",
+            )
+        _set_key(found, key, value)
+
     def _has_key(self, name: str, key: str) -> bool:
         table = self._plugin_table(name)
         return table is not None and key in table
@@ -258,7 +323,14 @@ class ConfigDocument:
         """The new file text."""
         text = self.document.as_string()
         for name, (enabled, params) in self._appended.items():
-            text = _append_section(text, name, enabled, params, self._appended_sources.get(name))
+            text = _append_section(
+                text,
+                name,
+                enabled,
+                params,
+                self._appended_sources.get(name),
+                self._appended_keys.get(name),
+            )
         if "\r\n" in self.text and text != self.text:
             # tomlkit writes new lines with "\n"; keep a CRLF file CRLF throughout.
             text = text.replace("\r\n", "\n").replace("\n", "\r\n")
@@ -313,11 +385,17 @@ def _add_params_table(table: Table | InlineTable, values: Mapping[str, Any]) -> 
 
 
 def _append_section(
-    text: str, name: str, enabled: bool, params: Mapping[str, Any], source: str | None = None
+    text: str,
+    name: str,
+    enabled: bool,
+    params: Mapping[str, Any],
+    source: str | None = None,
+    keys: Mapping[str, Any] | None = None,
 ) -> str:
     section: dict[str, Any] = {"enabled": enabled}
     if source is not None:
         section["source"] = source
+    section.update(keys or {})
     if params:
         section["params"] = dict(params)
     rendered = tomlkit.dumps({"plugins": {name: section}})
@@ -527,8 +605,10 @@ def edit_config(path: Path, *, lock_timeout: float = LOCK_TIMEOUT) -> Iterator[C
         write_atomic(real, new_text.encode("utf-8"), expected=data)
 
 
-def create_config(path: Path, text: str, *, force: bool = False) -> None:
+def create_config(path: Path, text: str, *, force: bool = False, private: bool = False) -> None:
     """Write a new config file; it is readable by its owner only when it holds a key.
+
+    ``private`` makes it so in any case (it holds other secrets, say a password).
 
     Raises:
         ConfigError: ``path`` exists and ``force`` is false.
@@ -537,7 +617,7 @@ def create_config(path: Path, text: str, *, force: bool = False) -> None:
     real = shown.resolve()
     config = parse_config(text, shown)
     holds_key = config.auth.apikey is not None or any(p.apikey for p in config.plugins)
-    mode = 0o600 if holds_key else _default_mode()
+    mode = 0o600 if holds_key or private else _default_mode()
     data = text.encode("utf-8")
     if force and os.path.lexists(real):
         with _locked(real, shown, LOCK_TIMEOUT):
