@@ -1,8 +1,8 @@
 """``plughost import-config``: plughost.toml from a plugincore INI, through click's CliRunner.
 
 The example on docs/migrating.md is plugincore's own example INI (from its
-docs/Config.md, kept in tests/compat/plugincore/pserve.ini) and the plughost.toml this
-command writes from it, kept in docs/snippets/migrating/. Regenerate it after changing
+docs/Config.md, kept in tests/compat/plugincore/pserve.ini), the plughost.toml this
+command writes from it and what it prints, all three kept in docs/snippets/migrating/. Regenerate it after changing
 the command::
 
     python tests/test_cli_import_config.py
@@ -71,6 +71,7 @@ def test_the_documented_example_is_what_the_command_writes() -> None:
     assert (SNIPPETS / "import-config.txt").read_text(encoding="utf-8") == (
         "$ plughost import-config pserve.ini\n" + output
     )
+    assert (SNIPPETS / "pserve.ini").read_bytes() == REAL_INI.read_bytes()
 
 
 def test_real_ini_becomes_a_valid_plughost_toml(
@@ -285,6 +286,7 @@ def test_refuses_to_overwrite_a_value_without_force(tmp_path: Path) -> None:
 def main() -> None:
     toml, output = generate_example()
     SNIPPETS.mkdir(parents=True, exist_ok=True)
+    (SNIPPETS / "pserve.ini").write_bytes(REAL_INI.read_bytes())
     (SNIPPETS / "plughost.toml").write_text(toml, encoding="utf-8")
     (SNIPPETS / "import-config.txt").write_text(
         "$ plughost import-config pserve.ini\n" + output, encoding="utf-8"

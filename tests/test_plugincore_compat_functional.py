@@ -36,6 +36,25 @@ from plughost.testing import ClientFactory, host_of
 
 COMPAT = Path(__file__).resolve().parent / "compat" / "plugincore"
 PLUGINS = ("systeminfo", "sessman", "netinfo")
+#: a plugin written for this test, to show where plugincore and plughost differ
+QUIRKS = """\
+from plugincore.baseplugin import BasePlugin
+
+
+class Quirks(BasePlugin):
+    async def request_handler(self, **args):
+        what = args.get("subpath")
+        if what == "text":
+            return 200, "plain words"
+        if what == "raise":
+            raise RuntimeError("boom")
+        if what == "ip":
+            return 200, {"client_ip": args["client_ip"]}
+        if what == "config":
+            return 200, {"paths": hasattr(self.config, "paths"),
+                         "plugins_dir": hasattr(self.config, "plugins_dir")}
+        return 200, {"q": args.get("q"), "log": str(args.get("log"))[:5]}
+"""
 PLUGHOST_IMPORT = "from plughost import BasePlugin\n"
 PLUGINCORE_IMPORT = "from plugincore.baseplugin import BasePlugin\n"
 APIKEY = "deadbeef"
@@ -65,6 +84,7 @@ def _write_site(folder: Path, port: int, import_line: str) -> Path:
         source = (COMPAT / "plugins" / f"{name}.py").read_text(encoding="utf-8")
         assert source.count(PLUGHOST_IMPORT) == 1
         (plugins / f"{name}.py").write_text(source.replace(PLUGHOST_IMPORT, import_line))
+    (plugins / "quirks.py").write_text(QUIRKS.replace(PLUGINCORE_IMPORT, import_line))
     settings = {"backend": "sqlite", "database": str(folder / "sessions.db"), "session_ttl": 600}
     (plugins / "sessman.json").write_text(json.dumps(settings))
     ini = folder / "pserve.ini"
@@ -162,9 +182,14 @@ async def sites(
 
 
 async def test_import_config_enables_every_plugin_in_the_folder(sites: Sites) -> None:
-    assert sorted(p.name for p in host_of(sites.plughost).config.enabled) == sorted(PLUGINS)
-    theirs, _ = await sites.ask("GET", "/plugins", headers={"X-Custom-Auth": APIKEY})
-    assert sorted(theirs.body["loaded_plugins"]) == sorted(PLUGINS)
+    every = sorted((*PLUGINS, "quirks"))
+    assert sorted(p.name for p in host_of(sites.plughost).config.enabled) == every
+    theirs, ours = await sites.ask("GET", "/plugins", headers={"X-Custom-Auth": APIKEY})
+    assert sorted(theirs.body["loaded_plugins"]) == every
+    # plugincore's control routes are not plughost's: its status endpoint lists them
+    assert ours.status == 404
+    status = await (await sites.plughost.get("/_plughost/status")).json()
+    assert sorted(status["plugins"]) == every
 
 
 # -- systeminfo -----------------------------------------------------------------------
@@ -328,3 +353,55 @@ async def test_sessman_vacuum_task_stops_when_plughost_stops(sites: Sites) -> No
     async with asyncio.timeout(10):
         while vacuums():
             await asyncio.sleep(0.05)
+
+
+# -- where plughost deliberately differs (docs/migrating.md) ---------------------------
+
+
+async def test_a_str_is_text_plain_not_text_html(sites: Sites) -> None:
+    async with sites.plugincore.get("/quirks/text") as response:
+        theirs = (response.status, response.content_type, await response.text())
+    response = await sites.plughost.get("/quirks/text")
+    ours = (response.status, response.content_type, await response.text())
+    assert (theirs, ours) == (
+        (200, "text/html", "plain words"),
+        (200, "text/plain", "plain words"),
+    )
+
+
+async def test_an_exception_is_a_500_not_a_200_naming_it(sites: Sites) -> None:
+    theirs, ours = await sites.ask("GET", "/quirks/raise")
+    assert (theirs.status, theirs.body["status"], theirs.body["type"]) == (
+        200,
+        "exception",
+        "RuntimeError",
+    )
+    assert (ours.status, ours.body) == (500, {"error": "Internal Server Error", "status": 500})
+
+
+async def test_x_forwarded_for_from_anyone_is_not_believed(sites: Sites) -> None:
+    headers = {"X-Forwarded-For": "203.0.113.9"}
+    theirs, ours = await sites.ask("GET", "/quirks/ip", headers=headers)
+    assert (theirs.body, ours.body) == ({"client_ip": "203.0.113.9"}, {"client_ip": "127.0.0.1"})
+
+
+async def test_the_body_overrides_the_query_string(sites: Sites) -> None:
+    theirs, ours = await sites.ask("POST", "/quirks?q=query", json={"q": "body"})
+    assert (theirs.body["q"], ours.body["q"]) == ("query", "body")
+
+
+async def test_a_value_named_like_a_host_arg_is_refused(sites: Sites) -> None:
+    theirs, ours = await sites.ask("GET", "/quirks?log=forged")
+    assert (theirs.status, theirs.body["log"]) == (200, "forge")
+    assert (ours.status, ours.body["error"]) == (
+        400,
+        "'log' is supplied by the host and cannot be sent as input",
+    )
+
+
+async def test_self_config_is_the_plughost_config(sites: Sites) -> None:
+    theirs, ours = await sites.ask("GET", "/quirks/config")
+    assert (theirs.body, ours.body) == (
+        {"paths": True, "plugins_dir": False},
+        {"paths": False, "plugins_dir": True},
+    )

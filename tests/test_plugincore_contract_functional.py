@@ -366,3 +366,40 @@ async def test_a_param_named_like_a_host_keyword_is_refused(
     status = await (await client.get("/_plughost/status")).json()
     error = status["plugins"]["kw"]["error"]
     assert "params.log: 'log' is a keyword the host passes to Kw" in error
+
+
+TASKS = """
+import asyncio
+from pathlib import Path
+
+from plughost import BasePlugin
+
+LOG = Path(__file__).with_name("tasks.log")
+
+
+async def forever():
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        LOG.write_text("cancelled")
+        raise
+
+
+class Ticker(BasePlugin):
+    async def initialize(self, **kwargs):
+        kwargs["task_callback"](asyncio.create_task(forever()))
+
+    async def request_handler(self, **args):
+        return 200, {"ok": True}
+"""
+
+
+async def test_a_task_given_to_task_callback_is_cancelled_when_the_plugin_closes(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project = plughost_project({"ticker": TASKS})
+    client = await plughost_client(project)
+    assert (await client.get("/ticker")).status == 200
+    assert not (project.plugins_dir / "tasks.log").exists()
+    await host_of(client).close()
+    assert (project.plugins_dir / "tasks.log").read_text() == "cancelled"

@@ -69,7 +69,12 @@ async def mount_endpoint(
         return _networks(host.config.server.trusted_proxies)
 
     def task_callback(task: asyncio.Future[Any]) -> None:
-        handle.on_close(task.cancel, f"a task of {cls.__name__}")
+        async def cancel() -> None:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=host.config.server.task_grace)
+
+        handle.on_close(cancel, f"a task of {cls.__name__}")
 
     raw_params: Mapping[str, Any] = plugin_config.params
     for key in HOST_KWARGS.intersection(raw_params):
