@@ -2,8 +2,8 @@
 
 The example on docs/migrating.md is plugincore's own example INI (from its
 docs/Config.md, kept in tests/compat/plugincore/pserve.ini), the plughost.toml this
-command writes from it and what it prints, all three kept in docs/snippets/migrating/. Regenerate it after changing
-the command::
+command writes from it and what it prints, all three kept in docs/snippets/migrating/.
+Regenerate them after changing the command::
 
     python tests/test_cli_import_config.py
 """
