@@ -262,6 +262,7 @@ def test_live_page_follows_edits_failures_and_restarts(
     assert same_document(browser)
     _screenshot(browser)
     _usable_on_a_phone(browser)
+    _basic_accessibility(browser)
 
     plugin.write_text(hello(3))
     wait(browser, lambda d: text_of(d, "#plugin-hello .version") == "v3", "v3")
@@ -322,6 +323,31 @@ def _usable_on_a_phone(driver: webdriver.Chrome) -> None:
         assert driver.switch_to.active_element.get_attribute("id") == "plugins-title"
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def _basic_accessibility(driver: webdriver.Chrome) -> None:
+    """A language, unique ids, headings that never skip a level, named scrollable blocks."""
+    problems = driver.execute_script(
+        """
+        const problems = [];
+        if (!document.documentElement.lang) problems.push("no lang");
+        const ids = [...document.querySelectorAll("[id]")].map((e) => e.id);
+        if (new Set(ids).size !== ids.length) problems.push("duplicate ids");
+        let level = 0;
+        for (const h of document.querySelectorAll("h1, h2, h3, h4, h5, h6")) {
+          const next = Number(h.tagName[1]);
+          if (next > level + 1) problems.push(`${h.tagName} after h${level}: ${h.textContent}`);
+          level = next;
+        }
+        for (const e of document.querySelectorAll("[tabindex='0']")) {
+          if (!e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby")) {
+            problems.push(`unnamed focusable ${e.tagName}.${e.className}`);
+          }
+        }
+        return problems;
+        """
+    )
+    assert problems == []
 
 
 def _screenshot(driver: webdriver.Chrome) -> None:
