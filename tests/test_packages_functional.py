@@ -19,7 +19,14 @@ from _packaging import activate, copy_example, make_distribution, pip_install
 from click.testing import CliRunner, Result
 
 from plughost.cli.commands import cli
-from plughost.testing import ClientFactory, Project, ProjectFactory, host_of, wait_for_load
+from plughost.testing import (
+    ClientFactory,
+    Project,
+    ProjectFactory,
+    host_of,
+    reloader_of,
+    wait_for_load,
+)
 
 HELLO = """
 import plughost
@@ -278,7 +285,7 @@ async def test_an_edit_to_an_editable_install_reloads_the_plugin(
         client = await plughost_client(project, reload=True)
         host = host_of(client)
         package = source / "src" / "plughost_shout"
-        assert client.reloader.packages.roots == {package.absolute(): frozenset({"shout"})}
+        assert reloader_of(client).packages.roots == {package.absolute(): frozenset({"shout"})}
         assert await (await client.get("/shout", params={"text": "hi"})).json() == {"shout": "HI!"}
 
         words = package / "words.py"
@@ -305,4 +312,4 @@ async def test_a_regular_install_is_not_watched(
     project = plughost_project({"hello": HELLO}, enabled=["hello", "shout"])
     client = await plughost_client(project, reload=True)
     assert host_of(client).status()["shout"].state == "loaded"
-    assert client.reloader.packages.roots == {}
+    assert reloader_of(client).packages.roots == {}
