@@ -41,7 +41,7 @@ async def open_host(
         host.set_cors(config.cors)
     add_status_route(host, status)
     add_reload_route(host, deploy)
-    add_devpage(host)
+    add_devpage(host, status)
     await host.start()
     return host
 

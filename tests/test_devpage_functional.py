@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from _workers import serve_workers
 from aiohttp.test_utils import TestClient
 
 from plughost.cli.summary import print_summary
@@ -355,3 +357,17 @@ def test_page_shows_each_workers_version_and_a_mismatch() -> None:
     assert "do not all serve the same version" not in same
     assert "<li>pid 102: v2, loaded</li>" in split
     assert "The workers do not all serve the same version." in split
+
+
+async def test_page_of_a_server_with_two_workers_shows_both(
+    plughost_project: ProjectFactory,
+) -> None:
+    project = plughost_project({"hello": version(1)})
+    async with serve_workers(project.config_path) as server:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(server.url + "/_plughost/") as response:
+                assert response.status == 200
+                html = await response.text()
+    listed = re.findall(r"<li>pid (\d+): v1, loaded</li>", html)
+    assert len(set(listed)) == 2, html
+    assert "do not all serve the same version" not in html
