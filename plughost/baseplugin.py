@@ -9,7 +9,6 @@ answers a ``(status, value)`` tuple with that status.
 from __future__ import annotations
 
 import contextvars
-import inspect
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Self
 from aiohttp import web
 
 from .errors import BadRequest
-from .request.auth import authorize
+from .request.auth import KEY_ARGUMENT, authorize
 from .request.client import Network, client_ip
 from .request.offload import SyncCall
 from .request.responses import UnsendableOutputError, to_response
@@ -165,27 +164,28 @@ class BasePlugin:
                 raise BadRequest(f"{key!r} is supplied by the host and cannot be sent as input")
         args.update(body)
         binding = self._binding
-        if binding is not None:
-            expected, allow_query = binding.keys()
-            trusted = binding.trusted_proxies()
+        auth_type = self.auth_type or "none"
+        if auth_type == "none":
+            args.pop(KEY_ARGUMENT, None)  # consumed, as authorize() does
+            trusted = binding.trusted_proxies() if binding is not None else ()
         else:
-            auth = getattr(self.config, "auth", None)
-            expected, allow_query = self._apikey, bool(getattr(auth, "allow_query_key", False))
-            trusted = ()
-        authorize(
-            request,
-            args,
-            auth_type=self.auth_type or "none",
-            expected=expected,
-            allow_query=allow_query,
-        )
+            if binding is not None:
+                expected, allow_query = binding.keys()
+                trusted = binding.trusted_proxies()
+            else:
+                auth = getattr(self.config, "auth", None)
+                allow_query = bool(getattr(auth, "allow_query_key", False))
+                expected, trusted = self._apikey, ()
+            authorize(
+                request, args, auth_type=auth_type, expected=expected, allow_query=allow_query
+            )
         args["request"] = request
         args["request_headers"] = request.headers
         args["client_ip"] = client_ip(request, trusted)
         args["log"] = self.log
         args["subpath"] = subpath
         handler = self.request_handler
-        if inspect.iscoroutinefunction(handler):
+        if self._offload.is_async(handler):
             result = await handler(**args)
         else:
             offload = self._offload

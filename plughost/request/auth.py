@@ -79,9 +79,11 @@ def authorize(
     still consumed so it never reaches the handler). When a key is required but
     none is configured, every request is refused.
     """
-    given = key_from(request, args, allow_query=allow_query)
     if auth_type == "none":
+        if args is not None:
+            args.pop(KEY_ARGUMENT, None)
         return
+    given = key_from(request, args, allow_query=allow_query)
     if given is None:
         raise Unauthorized("an API key is required")
     if expected is None or not keys_equal(given, expected):

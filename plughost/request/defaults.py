@@ -20,22 +20,35 @@ from .hooks import HookFunction, HookSet
 from .responses import to_response
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from aiohttp.web_request import BaseRequest
 
-__all__ = ["DEFAULT_HOOKS", "RESERVED_INPUTS"]
+    from .routes import Route
+
+__all__ = ["BODY_METHODS", "DEFAULT_HOOKS", "RESERVED_INPUTS", "arguments", "read_input"]
 
 #: input names the host supplies; a request may not set them itself
 RESERVED_INPUTS: Final = frozenset({"request_headers", "request", "self"})
-_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: the methods whose body read_input reads
+BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 #: a JSON escape of a UTF-16 surrogate; only then can a parsed string hold a lone one
 _SURROGATE_ESCAPE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 async def _read_input(context: Context) -> None:
-    request = context.request
+    context.input = await read_input(context.request, context.params)
+
+
+async def read_input(request: BaseRequest, params: Mapping[str, str]) -> dict[str, Any]:
+    """The default ``read_input``: query, form or JSON body, path params, ``request_headers``.
+
+    Raises:
+        BadRequest: a malformed or oversized body, or a value the host supplies itself.
+    """
     data: dict[str, Any] = dict(request.query) if request.query_string else {}
-    if request.method in _BODY_METHODS and request.body_exists:
+    if request.method in BODY_METHODS and request.body_exists:
         content_type = request.content_type
         if content_type == "application/json":
             data.update(await _json_body(request))
@@ -52,13 +65,13 @@ async def _read_input(context: Context) -> None:
     if data:
         for key in RESERVED_INPUTS.intersection(data):
             raise BadRequest(f"{key!r} is supplied by the host and cannot be sent as input")
-    if context.params:
-        for key in context.params:
+    if params:
+        for key in params:
             if key in data:
                 raise BadRequest(f"{key!r} is a path parameter and cannot be sent as input")
-        data.update(context.params)
+        data.update(params)
     data["request_headers"] = request.headers
-    context.input = data
+    return data
 
 
 def _too_large(error: web.HTTPRequestEntityTooLarge, request: BaseRequest) -> BadRequest:
@@ -104,15 +117,19 @@ def _is_unicode(value: object) -> bool:
 
 async def _call_function(context: Context) -> None:
     route = context.route
+    context.output = await route.call(**arguments(route, context.input, context.request))
+
+
+def arguments(route: Route, data: dict[str, Any], request: BaseRequest) -> dict[str, Any]:
+    """The keyword arguments ``route``'s endpoint takes, from the request's input."""
     signature = route.signature
-    data = context.input
     if signature.takes_all:
         kwargs = {k: v for k, v in data.items() if k != "request"}
     else:
         kwargs = {name: data[name] for name in signature.names if name in data}
     if "request" in signature.names:
-        kwargs["request"] = context.request
-    context.output = await route.call(**kwargs)
+        kwargs["request"] = request
+    return kwargs
 
 
 async def _create_response(context: Context) -> None:

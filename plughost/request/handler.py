@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .bottle_compat import carry_headers, with_view
 from .context import HOOK_NAMES, SINGLE_HOOKS, CheckedContext, Context
+from .defaults import BODY_METHODS, DEFAULT_HOOKS, arguments, read_input
 from .hooks import HookSet
-from .responses import error_response, exception_response
+from .responses import error_response, exception_response, to_response
 
 if TYPE_CHECKING:
     from aiohttp.abc import AbstractMatchInfo
@@ -114,6 +115,8 @@ def _step(stage: _Stage, runner: Callable[[_Stage, Context], Awaitable[None]]) -
 def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool = False) -> Handler:
     """Build ``route``'s request handler: the eleven hooks, skipping the empty ones."""
     stages = _stages(route, hook_sets)
+    if not debug and not route.sync_wrapped and _defaults_only(stages):
+        return _direct(route)
     runners = {name: (_checked_runner(name) if debug else _run) for name in HOOK_NAMES}
     steps = {name: _step(stages[name], runners[name]) for name in HOOK_NAMES}
     start, check, after_check = (
@@ -180,6 +183,53 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
         if end:
             await _guarded(run_end, end, context, where, "end_request")
         return context.response
+
+    return handle
+
+
+_DEFAULTS: Final = {name: hook.function for name, hook in DEFAULT_HOOKS.functions.items()}
+
+
+def _defaults_only(stages: dict[str, _Stage]) -> bool:
+    """True when only the host's own read_input, call_function and create_response run."""
+    for name in HOOK_NAMES:
+        stage = stages[name]
+        default = _DEFAULTS.get(name)
+        if default is None:
+            if stage:
+                return False
+        elif len(stage) != 1 or stage[0][1] is not default:
+            return False
+    return True
+
+
+def _direct(route: Route) -> Handler:
+    """The handler of a route no plugin hooks into: the default hooks' work, with no
+    :class:`Context` and no hook calls, so that it costs what a bare aiohttp handler does.
+
+    It answers exactly as the full pipeline would with the default hooks alone.
+    """
+    call = route.call
+    plugin = route.plugin
+    where = repr(route)
+    signature = route.signature
+    takes_nothing = not signature.names and not signature.takes_all
+
+    async def handle(request: BaseRequest, match: AbstractMatchInfo) -> StreamResponse:
+        try:
+            if (
+                takes_nothing
+                and not match
+                and not request.query_string
+                and request.method not in BODY_METHODS
+            ):
+                output = await call()
+            else:
+                data = await read_input(request, match)  # type: ignore[arg-type]
+                output = await call(**arguments(route, data, request))
+            return to_response(output, plugin)
+        except Exception as error:
+            return exception_response(error, debug=False, where=where)
 
     return handle
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -69,7 +70,7 @@ class SyncCall:
         budget: seconds a call may take; see the module docstring.
     """
 
-    __slots__ = ("budget", "inline", "label", "moved_after", "to_thread", "trial")
+    __slots__ = ("_async", "budget", "inline", "label", "moved_after", "to_thread", "trial")
 
     def __init__(
         self, label: str, *, to_thread: bool = False, budget: float = DEFAULT_BUDGET
@@ -84,6 +85,17 @@ class SyncCall:
         self.moved_after: float | None = None
         #: True while calls run on the event loop
         self.inline = False
+        self._async: tuple[object, bool] = (None, False)
+
+    def is_async(self, handler: Callable[..., Any]) -> bool:
+        """Whether ``handler`` (a function or bound method) is a coroutine function; the
+        answer is kept for the function, as inspect's check costs about a microsecond."""
+        function = getattr(handler, "__func__", handler)
+        known, answer = self._async
+        if known is not function:
+            answer = inspect.iscoroutinefunction(handler)
+            self._async = (function, answer)
+        return answer
 
     def configure(self, *, to_thread: bool) -> None:
         """Force the threads, or not; an endpoint moved to the threads stays there."""

@@ -75,9 +75,12 @@ def to_response(output: object, plugin: str | None = None) -> web.StreamResponse
     :class:`UnsendableOutputError` (a TypeError) naming the plugin and the
     type, which the pipeline answers with a 500 carrying that message.
     """
-    if isinstance(output, web.StreamResponse):
+    kind = type(output)
+    # The common dict and list first: isinstance against StreamResponse (a
+    # MutableMapping, so an ABC) is slow.
+    if kind is not dict and kind is not list and isinstance(output, web.StreamResponse):
         return output
-    if isinstance(output, dict | list):
+    if kind is dict or kind is list or isinstance(output, dict | list):
         try:
             text = _dumps(output)
         except (TypeError, ValueError) as error:

@@ -35,12 +35,14 @@ class RouteTable:
         RouteConflictError: two routes claim the same method and rule.
     """
 
-    __slots__ = ("_by_route", "_by_rule", "_router", "routes")
+    __slots__ = ("_by_rule", "by_route", "router", "routes")
 
     def __init__(self, routes: Iterable[Route] = (), previous: RouteTable | None = None) -> None:
         self.routes: tuple[Route, ...] = tuple(routes)
-        self._router = UrlDispatcher()
-        self._by_route: dict[AbstractRoute, Route] = {}
+        #: the frozen aiohttp router; the request entry resolves against it directly
+        self.router = UrlDispatcher()
+        #: each aiohttp route's plughost Route
+        self.by_route: dict[AbstractRoute, Route] = {}
         #: rule -> (its routes in order, its aiohttp resource, that resource's routes)
         self._by_rule: dict[str, tuple[list[Route], Any, dict[AbstractRoute, Route]]] = {}
         claimed: dict[tuple[str, str], Route] = {}
@@ -61,12 +63,12 @@ class RouteTable:
             kept = reusable.get(rule)
             # Route compares by identity: == means the very same Route objects, in order
             if kept is not None and kept[0] == group:
-                self._router.register_resource(kept[1])
-                self._by_route.update(kept[2])
+                self.router.register_resource(kept[1])
+                self.by_route.update(kept[2])
                 self._by_rule[rule] = kept
                 continue
             try:
-                resource = self._router.add_resource(rule)
+                resource = self.router.add_resource(rule)
             except ValueError as error:
                 raise PluginError(
                     f"bad route rule {rule!r}: {error}", plugin=group[0].plugin
@@ -78,13 +80,13 @@ class RouteTable:
                 if item.method == "GET" and ("HEAD", rule) not in claimed:
                     own[resource.add_route("HEAD", _unused)] = item
             self._by_rule[rule] = (group, resource, own)
-            self._by_route.update(own)
-        self._router.freeze()
+            self.by_route.update(own)
+        self.router.freeze()
 
     async def resolve(self, request: BaseRequest) -> tuple[Route | None, AbstractMatchInfo]:
         """The route for ``request`` and aiohttp's match info (path params, or the 404/405)."""
-        match = await self._router.resolve(request)  # type: ignore[arg-type]
-        return self._by_route.get(match.route), match
+        match = await self.router.resolve(request)  # type: ignore[arg-type]
+        return self.by_route.get(match.route), match
 
     def __iter__(self) -> Iterator[Route]:
         return iter(self.routes)
