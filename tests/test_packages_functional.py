@@ -137,6 +137,26 @@ def test_listed_with_its_source_without_being_imported(
     assert not any(name.startswith("plughost_shout") for name in sys.modules)
 
 
+def test_discovery_finds_what_importlib_metadata_finds(editable: tuple[Path, Path]) -> None:
+    from importlib import metadata
+
+    from plughost.packages import ENTRY_POINT_GROUP, installed
+
+    with activate(editable[0]):
+        expected = {
+            (entry.name, entry.value, entry.dist.name if entry.dist else None)
+            for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)
+        }
+        found = installed()
+    assert ("shout", "plughost_shout", "plughost-shout") in expected
+    assert {(p.name, p.module, p.distribution.name) for p in found["shout"]} <= expected
+    assert {(p.name, p.module, p.distribution.name) for ps in found.values() for p in ps} == (
+        expected
+    )
+    assert found["shout"][0].distribution.version == "1.0.0"
+    assert found["shout"][0].distribution.editable is True
+
+
 def test_disable_variable_hides_packaged_plugins(
     shout: Path, plughost_project: ProjectFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
