@@ -165,6 +165,8 @@ class SyncCall:
                 return False
         self.inline = False
         self.trial = 0
+        if self.moved_after is not None:
+            return True  # another call, running at the same time, moved it already
         self.moved_after = took
         why = "it blocked" if blocked else f"it computed for {computed * 1000:.1f} ms"
         # On the loop, the call held up every other request: that is worth a warning.
