@@ -69,10 +69,10 @@ class WorkersServer:
 
 @asynccontextmanager
 async def serve_workers(
-    config_path: Path, *args: str, workers: int = 2
+    config_path: Path, *args: str, workers: int = 2, port: int | None = None
 ) -> AsyncIterator[WorkersServer]:
     """Start ``plughost run --workers N`` for a project; stop it (SIGTERM) afterwards."""
-    port = free_port()
+    port = port or free_port()
     log = config_path.parent / "server.log"
     command = [
         sys.executable,

@@ -86,7 +86,7 @@ def serve_and_list(server: subprocess.Popen[str], config: Path, port: int, cwd: 
         listed = run("--config", str(config), "plugins", "list", "--json", cwd=cwd)
         assert listed.returncode == 0, listed.stderr
         data = json.loads(listed.stdout)
-        assert data["server"] == {"url": f"http://127.0.0.1:{port}", "live": True}
+        assert data["server"] == {"url": f"http://127.0.0.1:{port}", "live": True, "workers": 1}
         (hello,) = data["plugins"]
         assert hello["status"] == "loaded"
         assert hello["live"]["state"] == "loaded"

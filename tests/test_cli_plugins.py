@@ -140,7 +140,7 @@ def test_list_json_shape(project: Project) -> None:
     assert data == {
         "config": str(project.config_path),
         "plugins_dir": str(project.plugins_dir),
-        "server": {"url": "http://127.0.0.1:1", "live": False},
+        "server": {"url": "http://127.0.0.1:1", "live": False, "workers": None},
         "plugins": [
             {
                 "name": "blog",

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from _workers import run_cli, serve_workers
+import asyncio
+import json
+import os
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from _workers import WorkersServer, free_port, run_cli, serve_workers
 
 from plughost.testing import ProjectFactory
 
@@ -55,6 +62,18 @@ class Jobs(BasePlugin):
 """
 
 
+async def _status_until(
+    server: WorkersServer, done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    async with asyncio.timeout(30):
+        while True:
+            status, document = await server.get("/_plughost/status")
+            if status == 200 and done(document):
+                found: dict[str, Any] = document
+                return found
+            await asyncio.sleep(0.1)
+
+
 def _versions(answers: dict[int, dict[str, str]]) -> set[str]:
     return {answer["version"] for answer in answers.values()}
 
@@ -62,9 +81,11 @@ def _versions(answers: dict[int, dict[str, str]]) -> set[str]:
 async def test_plughost_reload_reaches_both_workers_and_a_broken_edit_neither(
     plughost_project: ProjectFactory,
 ) -> None:
-    project = plughost_project({"who": WHO.format(version="v1")})
+    # The port in plughost.toml, so that `plughost plugins list` finds the server.
+    port = free_port()
+    project = plughost_project({"who": WHO.format(version="v1")}, config=f"[server]\nport = {port}")
     config = str(project.config_path)
-    async with serve_workers(project.config_path) as server:
+    async with serve_workers(project.config_path, port=port) as server:
         first = await server.pids("/who")
         assert _versions(first) == {"v1"}
         pids = sorted(first)
@@ -95,9 +116,33 @@ async def test_plughost_reload_reaches_both_workers_and_a_broken_edit_neither(
 
         code, out = await run_cli("--config", config, "plugins", "list", "--json")
         assert code == 0, out
+        view = json.loads(out)
+        assert view["server"]["workers"] == 2
+        (row,) = view["plugins"]
+        assert sorted(row["live"]["workers"]) == [str(pid) for pid in pids]
+        assert row["live"]["mismatch"] is False
+
+        # A worker that crashes is replaced; the new one loads the refused edit from
+        # disk and fails it, while the other still serves v2: the status says so.
+        os.kill(pids[0], signal.SIGKILL)
+        document = await _status_until(
+            server, lambda d: d["workers"]["count"] == 2 and pids[0] not in d["workers"]["pids"]
+        )
+        assert document["plugins"]["who"]["mismatch"] is True
+        code, out = await run_cli("--config", config, "plugins", "list")
+        assert "MISMATCH" in out and "(2 workers)" in out
+
+        project.write_plugin("who", WHO.format(version="v3"))
+        code, out = await run_cli("--config", config, "reload", "--port", str(server.port))
+        assert code == 0, out
+        status, document = await server.get("/_plughost/status")
+        assert document["plugins"]["who"]["mismatch"] is False
+        answers = await server.until("/who", lambda seen: len(seen) == 2)
+        assert _versions(answers) == {"v3"}
     log = server.text()
-    assert log.count("reloaded who in") == 1
-    assert "plugin 'who' failed to load in worker" in log
+    # Each reload is one line for the whole server, not one per worker.
+    assert log.count("reloaded who in") == 2
+    assert log.count("plugin 'who' failed to load in worker") == 1
 
 
 async def test_one_worker_refusing_keeps_the_old_version_in_both(

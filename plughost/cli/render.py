@@ -61,8 +61,12 @@ def print_plugin_list(view: Mapping[str, Any]) -> None:
     folder = _folder_text(view)
     for row in view["plugins"]:
         status = row["status"]
-        if row["live"] is not None and row["live"]["version"] is not None:
-            status = f"{status} v{row['live']['version']}"
+        live = row["live"]
+        if live is not None and live.get("mismatch") and live.get("workers"):
+            served = ", ".join(f"{pid}: v{w['version']}" for pid, w in live["workers"].items())
+            status = f"{status} MISMATCH ({served})"
+        elif live is not None and live["version"] is not None:
+            status = f"{status} v{live['version']}"
         if row["error"]:
             status = f"{status}: {row['error']}"
         cells: list[Cell] = [(row["name"], "bold"), "yes" if row["enabled"] else "no"]
@@ -80,7 +84,9 @@ def print_plugin_list(view: Mapping[str, Any]) -> None:
     headers = ["name", "enabled", *(["source"] if packaged else []), "kind", "routes"]
     print_table([*headers, "params", "status"], rows)
     if view["server"]["live"]:
-        info(styled(f"live status from {view['server']['url']}", "dim"))
+        workers = view["server"].get("workers") or 1
+        served = f" ({workers} workers)" if workers > 1 else ""
+        info(styled(f"live status from {view['server']['url']}{served}", "dim"))
 
 
 def _folder_text(view: Mapping[str, Any]) -> str:

@@ -35,7 +35,19 @@ def _live(state: Mapping[str, Any] | None) -> JSON | None:
         "version": state.get("version"),
         "loaded_at": state.get("loaded_at"),
         "error": state.get("error"),
+        "workers": state.get("workers"),
+        "mismatch": bool(state.get("mismatch")),
     }
+
+
+def _worker_count(live: Mapping[str, Mapping[str, Any]] | None) -> int | None:
+    """How many workers answered for the server (every plugin entry names them)."""
+    if live is None:
+        return None
+    counts = [
+        len(entry["workers"]) for entry in live.values() if isinstance(entry.get("workers"), dict)
+    ]
+    return max(counts, default=1)
 
 
 def _status(
@@ -89,7 +101,7 @@ def list_view(
     return {
         "config": str(config.path),
         "plugins_dir": str(config.plugins_dir),
-        "server": {"url": url, "live": live is not None},
+        "server": {"url": url, "live": live is not None, "workers": _worker_count(live)},
         "plugins": rows,
     }
 
