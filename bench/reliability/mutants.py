@@ -497,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             mutated = original.replace(mutant.old, mutant.new, 1)
             if "shutil." in mutant.new and "import shutil" not in mutated:
-                mutated = "import shutil\n" + mutated
+                future = "from __future__ import annotations\n"
+                mutated = mutated.replace(future, future + "import shutil\n", 1)
             path.write_text(mutated)
             try:
                 code, seconds = _tests(python, export, mutant.area)

@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 _PREFIX: Final = "_plughost_"
+#: the name prefix a new version is imported under, before it takes the plugin's name
+_STAGING: Final = "_staging_"
 _lock = threading.Lock()
 _namespaces: dict[str, Path] = {}
 #: top-level modules of packaged plugins: loaded from source, like the plugins folder
@@ -199,23 +201,25 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
     code = source.path.read_bytes()
     if not code:
         raise _empty(source)
-    previous = _owned(fullname)
-    for key in previous:
-        del sys.modules[key]
+    # The new version runs under a staging name, so that the live version's own
+    # imports (a lazy ``from .sub import x`` in a handler) keep finding its modules,
+    # never the new ones half-initialised; it takes the real name once it ran.
+    staging = f"{namespace}.{_STAGING}{source.name}"
+    _replace_modules(staging, {})
     spec = importlib.util.spec_from_file_location(
-        fullname,
+        staging,
         source.path,
-        loader=_SourceOnlyLoader(fullname, str(source.path), code),
+        loader=_SourceOnlyLoader(staging, str(source.path), code),
         submodule_search_locations=[str(source.root)] if source.is_package else None,
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[fullname] = module
+    sys.modules[staging] = module
     try:
         spec.loader.exec_module(module)
         _refuse_changed(source, before, len(code))
     except BaseException as error:
-        _replace_modules(fullname, previous)
+        _replace_modules(staging, {})
         if isinstance(error, PluginImportError):
             raise
         if isinstance(error, _OutsideError):
@@ -229,6 +233,8 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
         if isinstance(error, Exception | SystemExit):
             raise import_error(source, error) from error
         raise
+    previous = _owned(fullname)
+    _publish_modules(staging, fullname)
     return ImportedPlugin(source, module, previous, helper_imports(source))
 
 
@@ -270,6 +276,50 @@ def _empty(source: PluginSource) -> PluginImportError:
         path=source.path,
         hint="an empty plugin serves nothing; disable it instead",
     )
+
+
+def _publish_modules(staging: str, fullname: str) -> None:
+    """Move the modules imported under ``staging`` to ``fullname``, in place of the old ones.
+
+    Each module, and each function and class it defined, is renamed, so that later
+    relative imports and ``__module__`` lookups resolve under the real name.
+    """
+    staged = _owned(staging)
+    for key in _owned(fullname):
+        del sys.modules[key]
+    for key, module in staged.items():
+        name = fullname + key[len(staging) :]
+        del sys.modules[key]
+        _rename(module, key, name)
+        sys.modules[name] = module
+
+
+def _rename(module: ModuleType, old: str, new: str) -> None:
+    module.__name__ = new
+    if module.__spec__ is not None:
+        module.__spec__.name = new
+    package = module.__package__ or ""
+    if package == old or package.startswith(old + "."):
+        module.__package__ = new + package[len(old) :]
+    elif package:
+        # A module plugin's package is the namespace; a submodule's is the staged package.
+        parent_old, parent_new = old.rpartition(".")[0], new.rpartition(".")[0]
+        if package.startswith(parent_old) and parent_old != parent_new:
+            module.__package__ = parent_new + package[len(parent_old) :]
+    for value in list(vars(module).values()):
+        if getattr(value, "__module__", None) != old:
+            continue
+        try:
+            value.__module__ = new
+        except (AttributeError, TypeError):
+            continue
+        if isinstance(value, type):
+            for member in vars(value).values():
+                if getattr(member, "__module__", None) == old:
+                    try:
+                        member.__module__ = new
+                    except (AttributeError, TypeError):
+                        pass
 
 
 def _refuse_changed(source: PluginSource, before: os.stat_result, size: int) -> None:
