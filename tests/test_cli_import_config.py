@@ -143,6 +143,7 @@ def test_plugin_parms_become_plugin_sections(
     assert (netinfo.auth_type, netinfo.apikey, netinfo.apikey_env) == ("plugin", None, "NET_KEY")
     assert diskinfo.params == {"colour": "from-env"}
     notes = result.stdout
+    assert "[paths] plugins: 'plugins' is taken from the INI's folder" in notes
     assert "[plugin_parms] diskinfo: ${ENV:NET_KEY} was read from this environment now" in notes
     assert "[plugin_parms] netinfo: ${ENV" not in notes
 

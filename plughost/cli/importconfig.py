@@ -155,10 +155,10 @@ class _Reader:
         server: dict[str, Any] = {}
         if self.parser.has_section("network"):
             for key in self.parser.options("network"):
-                value = self.get("network", key)
                 if key == "bindto":
-                    server["host"] = str(value)
+                    server["host"] = str(self.get("network", key))
                 elif key == "port":
+                    value = self.get("network", key)
                     try:
                         server["port"] = int(value)
                     except ValueError:
@@ -171,7 +171,13 @@ class _Reader:
         if self.parser.has_section("paths"):
             for key in self.parser.options("paths"):
                 if key == "plugins":
-                    plugins_dir = (self.path.parent / str(self.get("paths", key))).absolute()
+                    folder = Path(str(self.get("paths", key)))
+                    if not folder.is_absolute():
+                        self.note(
+                            f"[paths] plugins: {str(folder)!r} is taken from the INI's folder "
+                            "(plugincore took it from the folder pserve was started in)"
+                        )
+                    plugins_dir = (self.path.parent / folder).absolute()
                     server["plugins_dir"] = _relative(plugins_dir, self.config_dir)
                 elif key == "pidfile":
                     self.note("[paths] pidfile: plughost writes no pid file; left out")
@@ -429,6 +435,7 @@ def write_imported(path: Path, imported: ImportedConfig, *, force: bool) -> list
         with edit_config(path) as document:
             apply(document)
         return changes
+    path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Imported from a plugincore INI file by `plughost import-config`.\n"
     document = ConfigDocument(path, header, parse_config(header, path))
     apply(document)
