@@ -123,3 +123,57 @@ async def test_a_file_changing_while_it_loads_is_not_a_successful_load(
     assert "changed while it was being loaded" in str(result.error)
     resp = await client.get("/v")
     assert await resp.json() == {"v": 1}
+
+
+HELLO = (
+    'import plughost\n\n@plughost.route("/hello")\nasync def hello():\n    return {"v": VERSION}\n'
+)
+
+
+async def test_a_symlinked_folder_out_of_the_plugins_folder_is_never_watched(
+    plughost_project: ProjectFactory,
+    plughost_client: ClientFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import asyncio
+    import logging
+
+    from plughost.testing import host_of, wait_for_load
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    project = plughost_project(
+        {"hello": "VERSION = 1\n" + HELLO, "pkg/__init__.py": "VERSION = 1\n"}, enabled=["hello"]
+    )
+    (project.plugins_dir / "pkg" / "linked").symlink_to(outside, target_is_directory=True)
+    with caplog.at_level(logging.INFO, logger="plughost.reload"):
+        client = await plughost_client(project, reload=True)
+        assert "not watched" in caplog.text
+        (outside / "inside_the_link.py").write_text("x = 1\n")
+        waiter = asyncio.create_task(wait_for_load(host_of(client), "hello", ok=True))
+        await asyncio.sleep(0.3)
+        (project.plugins_dir / "hello.py").write_text("VERSION = 2\n" + HELLO)
+        await waiter
+        # Edits in the plugins folder itself are still seen.
+        waiter = asyncio.create_task(wait_for_load(host_of(client), "hello", ok=True))
+        await asyncio.sleep(0.3)
+        (project.plugins_dir / "hello.py").write_text("VERSION = 3\n" + HELLO)
+        await waiter
+    assert await (await client.get("/hello")).json() == {"v": 3}
+    assert "inside_the_link" not in caplog.text
+
+
+def test_watch_roots_leave_out_links_out_of_the_folder(tmp_path: Path) -> None:
+    from plughost.reload.touched import watch_roots
+
+    plugins = tmp_path / "plugins"
+    (plugins / "pkg" / "deep").mkdir(parents=True)
+    (plugins / "other").mkdir()
+    (tmp_path / "outside").mkdir()
+    assert watch_roots(plugins) == ([plugins], [])
+    (plugins / "pkg" / "away").symlink_to(tmp_path / "outside", target_is_directory=True)
+    (plugins / "near").symlink_to(plugins / "other", target_is_directory=True)
+    recursive, alone = watch_roots(plugins)
+    assert sorted(alone) == [plugins, plugins / "pkg"]
+    assert sorted(recursive) == [plugins / "other", plugins / "pkg" / "deep"]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..host import Host
 
-__all__ = ["PluginFilter", "forget_helpers", "plugins_touched"]
+__all__ = ["PluginFilter", "forget_helpers", "plugins_touched", "watch_roots"]
 
 logger: Final = logging.getLogger("plughost.reload")
 
@@ -92,3 +93,41 @@ def forget_helpers(config: Config, helpers: set[str]) -> None:
         prefix = f"{namespace}.{helper}"
         for key in [k for k in sys.modules if k == prefix or k.startswith(prefix + ".")]:
             del sys.modules[key]
+
+
+def watch_roots(plugins_dir: Path) -> tuple[list[Path], list[Path]]:
+    """The folders to watch recursively, and those to watch alone, to cover ``plugins_dir``.
+
+    A watcher follows symlinked folders, so a link out of the plugins folder would put
+    the tree behind it under watch. Without such a link, the whole folder is one
+    recursive root; with one, each folder on the way to it is watched alone (not
+    recursively) and every other subtree recursively, so the link is never followed.
+    """
+    real = plugins_dir.resolve()
+    escaping: list[Path] = []
+    for directory, folders, _ in os.walk(plugins_dir):
+        for name in folders:
+            path = Path(directory) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(real):
+                escaping.append(path)
+                logger.warning(
+                    "%s is a symlink to %r, outside the plugins folder: it is not watched",
+                    path,
+                    str(path.resolve()),
+                )
+    if not escaping:
+        return [plugins_dir], []
+    recursive: list[Path] = []
+    alone: list[Path] = []
+
+    def plan(directory: Path) -> None:
+        if not any(link.is_relative_to(directory) for link in escaping):
+            recursive.append(directory)
+            return
+        alone.append(directory)
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            if entry.is_dir(follow_symlinks=False):
+                plan(Path(entry.path))
+
+    plan(plugins_dir)
+    return recursive, alone

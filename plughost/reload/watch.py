@@ -24,7 +24,7 @@ from ..discovery import PluginSource
 from ..errors import ConfigError, PluginError
 from ..host import Host, LoadResult, PluginState
 from .packaged import PackageWatch, editable_roots, plugins_touched_in
-from .touched import PluginFilter, forget_helpers, plugins_touched
+from .touched import PluginFilter, forget_helpers, plugins_touched, watch_roots
 
 __all__ = ["Reloader"]
 
@@ -80,10 +80,13 @@ class Reloader:
         plugins_dir = config.plugins_dir.absolute()
         plugins_dir.mkdir(parents=True, exist_ok=True)
         watch_filter = PluginFilter(plugins_dir, config.path)
-        ready = [asyncio.Event(), asyncio.Event()]
+        recursive, alone = watch_roots(plugins_dir)
+        plans = [(recursive, True), ([*alone, config.path.parent], False)]
+        plans = [(paths, deep) for paths, deep in plans if paths]
+        ready = [asyncio.Event() for _ in plans]
         self._tasks = [
-            asyncio.create_task(self._watch(plugins_dir, True, watch_filter, ready[0])),
-            asyncio.create_task(self._watch(config.path.parent, False, watch_filter, ready[1])),
+            asyncio.create_task(self._watch(paths, deep, watch_filter, event))
+            for (paths, deep), event in zip(plans, ready, strict=True)
         ]
         self._worker = asyncio.create_task(self._work())
         try:
@@ -101,10 +104,10 @@ class Reloader:
             raise
 
     async def _watch(
-        self, path: Path, recursive: bool, watch_filter: PluginFilter, ready: asyncio.Event
+        self, paths: list[Path], recursive: bool, watch_filter: PluginFilter, ready: asyncio.Event
     ) -> None:
         async for changes in awatch(
-            path,
+            *paths,
             watch_filter=watch_filter,
             debounce=self.debounce,
             step=self.step,
