@@ -12,24 +12,36 @@ if TYPE_CHECKING:
 
 __all__ = ["print_summary"]
 
+#: the subpath twin an endpoint plugin gets beside ``/<route_path>``
+_SUBPATH: Final = "/{subpath:.*}"
 _STYLE: Final = {"loaded": "green", "error": "red", "disabled": "dim", "missing": "yellow"}
 
 
 def print_summary(host: Host, url: str, *, reload: bool) -> None:
-    """One table row per route of each plugin, the error of a plugin that failed, the URL."""
+    """One table row per plugin with its routes, then why each failed plugin failed, the URL."""
     routes_by_plugin: dict[str, list[str]] = {}
+    served = {(route.method, route.rule) for route in host.routes}
     for route in host.routes:
-        if route.plugin:
-            routes_by_plugin.setdefault(route.plugin, []).append(f"{route.method} {route.rule}")
+        if not route.plugin:
+            continue
+        rule = route.rule
+        if rule.endswith(_SUBPATH) and (route.method, rule.removesuffix(_SUBPATH)) in served:
+            continue  # shown as "[/...]" on the route it extends
+        if (route.method, rule + _SUBPATH) in served:
+            rule += "[/...]"
+        routes_by_plugin.setdefault(route.plugin, []).append(f"{route.method} {rule}")
     rows: list[list[Cell]] = []
+    failures: list[str] = []
     for name, status in host.status().items():
         state = status.state.value
-        routes = routes_by_plugin.get(name) or [""]
-        rows.append([name, (state, _STYLE.get(state, "")), routes[0]])
-        rows.extend(["", "", more] for more in routes[1:])
+        rows.append(
+            [name, (state, _STYLE.get(state, "")), ", ".join(routes_by_plugin.get(name, []))]
+        )
         if status.error:
-            rows.append(["", (status.error.splitlines()[0], "red"), ""])
+            failures.append(f"{name}: {status.error.splitlines()[0]}")
     print_table(("plugin", "status", "routes"), rows)
+    for failure in failures:
+        info(failure, "red")
     mode = " (reloading on change)" if reload else ""
     info(f"Serving on {styled(url, 'bold')}{mode}; press Ctrl-C to stop")
     if host.config.server.status != "off":
