@@ -69,13 +69,20 @@ class WorkersServer:
 
 @asynccontextmanager
 async def serve_workers(
-    config_path: Path, *args: str, workers: int = 2, port: int | None = None
+    config_path: Path,
+    *args: str,
+    workers: int = 2,
+    port: int | None = None,
+    python: str | Path = sys.executable,
 ) -> AsyncIterator[WorkersServer]:
-    """Start ``plughost run --workers N`` for a project; stop it (SIGTERM) afterwards."""
+    """Start ``plughost run --workers N`` for a project; stop it (SIGTERM) afterwards.
+
+    ``python`` is the interpreter to run it with (another virtual environment's).
+    """
     port = port or free_port()
     log = config_path.parent / "server.log"
     command = [
-        sys.executable,
+        str(python),
         "-m",
         "plughost",
         "--config",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -324,6 +325,35 @@ async def test_an_edit_to_an_editable_install_reloads_the_plugin(
         assert await (await client.get("/shout", params={"text": "hi"})).json() == {
             "shout": "HIHI!"
         }
+
+
+async def test_plughost_reload_serves_a_reinstalled_package(
+    tmp_path: Path, plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    source = copy_example(tmp_path / "source")
+    site_dir = tmp_path / "site"
+    pip_install("--target", str(site_dir), str(source))
+    with activate(site_dir):
+        project = plughost_project({}, enabled=["shout"])
+        client = await plughost_client(project)
+        assert await (await client.get("/shout", params={"text": "hi"})).json() == {"shout": "HI!"}
+
+        words = source / "src" / "plughost_shout" / "words.py"
+        words.write_text(words.read_text().replace("text.upper()", "text.title()"))
+        pyproject = source / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text().replace('"1.0.0"', '"1.1.0"'))
+        # An upgrade in an environment removes the old version's metadata;
+        # pip install --target does not, so do that part by hand.
+        shutil.rmtree(site_dir / "plughost_shout-1.0.0.dist-info")
+        pip_install("--target", str(site_dir), "--upgrade", str(source))
+        # Not watched: the new version serves once `plughost reload` asks for it.
+        assert await (await client.get("/shout", params={"text": "hi"})).json() == {"shout": "HI!"}
+        report = await (await client.post("/_plughost/reload")).json()
+        assert report["ok"], report
+        assert [p["name"] for p in report["plugins"]] == ["shout"]
+        assert await (await client.get("/shout", params={"text": "hi"})).json() == {"shout": "Hi!"}
+        status = await (await client.get("/_plughost/status")).json()
+        assert status["plugins"]["shout"]["source"]["version"] == "1.1.0"
 
 
 async def test_a_regular_install_is_not_watched(

@@ -9,6 +9,7 @@ installed and tested.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 from _packaging import copy_example, make_venv, pip_install
+from _workers import serve_workers
 
 _LIST_AND_CHECK_IMPORTS = """
 import json, sys
@@ -140,6 +142,33 @@ def test_listed_enabled_and_reloaded_in_a_venv(venv: tuple[Path, Path], tmp_path
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=30)
+
+
+async def test_an_edit_reaches_every_worker_with_reload_on(
+    venv: tuple[Path, Path], tmp_path: Path
+) -> None:
+    python, source = venv
+    config = tmp_path / "plughost.toml"
+    config.write_text("[plugins.shout]\nenabled = true\n", encoding="utf-8")
+    (tmp_path / "plugins").mkdir()
+    words = source / "src" / "plughost_shout" / "words.py"
+    original = words.read_text(encoding="utf-8")
+    try:
+        async with serve_workers(config, "--reload", python=python) as server:
+            assert await server.get("/shout", text="hi") == (200, {"shout": "HI!"})
+            async with asyncio.timeout(30):
+                while "watching" not in server.text():
+                    await asyncio.sleep(0.1)
+            words.write_text(original.replace("+ suffix", "+ suffix * 2"), encoding="utf-8")
+            async with asyncio.timeout(30):
+                while await server.get("/shout", text="hi") != (200, {"shout": "HI!!"}):
+                    await asyncio.sleep(0.05)
+            # One transaction for all workers: from now on, every answer is the new one.
+            for _ in range(20):
+                assert await server.get("/shout", text="hi") == (200, {"shout": "HI!!"})
+        assert "reloaded shout" in server.text()
+    finally:
+        words.write_text(original, encoding="utf-8")
 
 
 def test_the_example_packages_own_tests_pass_in_the_venv(venv: tuple[Path, Path]) -> None:

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from ..config import Config, load_config
-from ..discovery import source_of
+from ..errors import PluginError
 from .digest import source_digest
 from .importer import helper_imports, namespace_for
 from .outcome import LoadResult, PluginState
+from .packaged import editable_roots, plugins_touched_in
 from .touched import forget_helpers, plugins_touched
 
 if TYPE_CHECKING:
@@ -95,6 +96,9 @@ async def stage_change(host: Host, transaction: LoadTransaction, request: Change
     """Stage in ``transaction`` every plugin the change loads, reloads or takes out."""
     new, old = transaction.config, host.config
     touched: set[str] = set()
+    if new is not old or request.everything:
+        # A package may have been installed, upgraded or removed since.
+        host.rescan()
     if new is not old:
         for plugin in new.plugins:
             if plugin.enabled and old.plugin(plugin.name) != plugin:
@@ -109,6 +113,7 @@ async def stage_change(host: Host, transaction: LoadTransaction, request: Change
         if helpers:
             forget_helpers(new, helpers)
         touched |= changed
+        touched |= plugins_touched_in(editable_roots(new, host.sources), paths)
     if request.everything:
         touched |= _differing(host, new)
     for plugin in new.plugins:
@@ -122,7 +127,11 @@ def _differing(host: Host, config: Config) -> set[str]:
     helpers: set[str] = set()
     for plugin in config.enabled:
         status = host.status_of(plugin.name)
-        source = source_of(config.plugins_dir, plugin.name)
+        try:
+            source = host.sources.resolve(plugin.name, plugin.source)
+        except PluginError:
+            names.add(plugin.name)  # its load says why it cannot
+            continue
         if source is None:
             if status is None or status.state is not PluginState.MISSING:
                 names.add(plugin.name)

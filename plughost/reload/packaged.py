@@ -13,37 +13,52 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from watchfiles import Change, DefaultFilter, awatch
 
+from ..config import Config
 from ..discovery import PluginSource
 from ..errors import PluginError
-from ..host import Host
-from ..sources import package_root
+from ..sources import Sources, package_root
 
-__all__ = ["PackageWatch", "editable_roots", "plugins_touched_in"]
+if TYPE_CHECKING:
+    from ..host import Host
+
+__all__ = ["PackageWatch", "editable_roots", "host_roots", "plugins_touched_in"]
 
 logger: Final = logging.getLogger("plughost.reload")
 Changes = set[tuple[Change, str]]
 
 
-def editable_roots(host: Host) -> dict[Path, frozenset[str]]:
-    """The files to watch for each enabled packaged plugin installed in editable mode."""
+def editable_roots(
+    config: Config, sources: Sources, live: Mapping[str, PluginSource] | None = None
+) -> dict[Path, frozenset[str]]:
+    """The files to watch for each enabled packaged plugin installed in editable mode.
+
+    Args:
+        config: the plugins enabled.
+        sources: where each comes from.
+        live: the source of each plugin serving now, which wins over ``sources``.
+    """
     roots: dict[Path, set[str]] = {}
-    versions = host.versions
-    for plugin in host.config.enabled:
-        version = versions.get(plugin.name)
-        source: PluginSource | None = version.source if version is not None else None
+    for plugin in config.enabled:
+        source = (live or {}).get(plugin.name)
         if source is None:
             try:
-                source = host.sources.resolve(plugin.name, plugin.source)
+                source = sources.resolve(plugin.name, plugin.source)
             except PluginError:
                 continue
         if source is None or source.distribution is None or not source.distribution.editable:
             continue
         roots.setdefault(package_root(source).absolute(), set()).add(plugin.name)
     return {root: frozenset(names) for root, names in roots.items()}
+
+
+def host_roots(host: Host) -> dict[Path, frozenset[str]]:
+    """:func:`editable_roots` for a running host."""
+    live = {name: version.source for name, version in host.versions.items()}
+    return editable_roots(host.config, host.sources, live)
 
 
 def plugins_touched_in(roots: Mapping[Path, frozenset[str]], paths: Iterable[Path]) -> set[str]:

@@ -23,7 +23,7 @@ from ..config import load_config
 from ..discovery import PluginSource
 from ..errors import ConfigError, PluginError
 from ..host import Host, LoadResult, PluginState
-from .packaged import PackageWatch, editable_roots, plugins_touched_in
+from .packaged import PackageWatch, host_roots, plugins_touched_in
 from .touched import PluginFilter, forget_helpers, plugins_touched, watch_roots
 
 __all__ = ["Reloader"]
@@ -98,7 +98,7 @@ class Reloader:
                         waiter.cancel()
                         await task  # raises what stopped the watcher
                         raise RuntimeError(f"the watcher stopped before it was ready: {task!r}")
-            await self.packages.sync(editable_roots(self.host))
+            await self.packages.sync(host_roots(self.host))
         except BaseException:
             await self.stop()
             raise
@@ -170,7 +170,7 @@ class Reloader:
                     self._recheck(plugin.name, wait)
                     continue
                 results.append(await self._reload(plugin.name))
-        await self.packages.sync(editable_roots(host))
+        await self.packages.sync(host_roots(host))
         return results
 
     def _source(self, name: str) -> PluginSource | None:

@@ -18,10 +18,12 @@ import threading
 from pathlib import Path
 from typing import Any, Final
 
-from ..config import Config
+from ..config import Config, load_config
 from ..errors import PlughostError
 from ..reload.change import ChangeRequest
+from ..reload.packaged import PackageWatch, editable_roots
 from ..reload.touched import PluginFilter
+from ..sources import Sources
 from ..urls import server_url
 from .coordinator import Coordinator
 from .worker import runner_factory
@@ -207,7 +209,10 @@ class CoordinatorThread:
             asyncio.create_task(watch(plugins_dir, True)),
             asyncio.create_task(watch(config.path.parent, False)),
         ]
+        # The source of editable packaged plugins, as the one-process reloader watches it.
+        packages = PackageWatch(queue.put_nowait, debounce=DEBOUNCE, step=10)
         try:
+            await packages.sync(editable_roots(config, Sources.scan(config.plugins_dir)))
             while True:
                 changes = await queue.get()
                 while not queue.empty():
@@ -217,7 +222,14 @@ class CoordinatorThread:
                     await coordinator.apply(ChangeRequest(paths=paths))
                 except Exception:
                     logger.exception("reload failed unexpectedly")
+                if str(config.path.absolute()) in paths:
+                    try:
+                        config = load_config(config.path)
+                    except PlughostError:
+                        pass  # the workers keep the last good config, and say why
+                    await packages.sync(editable_roots(config, Sources.scan(config.plugins_dir)))
         finally:
             for task in watchers:
                 task.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
+            await packages.stop()
