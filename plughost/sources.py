@@ -14,8 +14,8 @@ from types import MappingProxyType
 from typing import Any
 
 from .config import SourceChoice
-from .discovery import PluginSource, discover, source_of
-from .errors import PluginSourceConflictError
+from .discovery import PluginSource, discover, is_plugin_name, source_of
+from .errors import PluginError, PluginSourceConflictError
 from .packages import PackagedPlugin, installed, locate
 
 __all__ = ["Sources", "describe_source", "package_root", "source_view"]
@@ -64,6 +64,14 @@ class Sources:
             return None
         if folder is not None or len(packaged) > 1:
             raise self._conflict(name, folder, packaged)
+        if not is_plugin_name(name):
+            raise PluginError(
+                f"the distribution {packaged[0].distribution} declares plugin {name!r}, "
+                "which is not a plugin name",
+                plugin=name,
+                hint="a plugin name is a Python identifier, not a keyword, "
+                "that does not start with '_'",
+            )
         return locate(packaged[0])
 
     def _conflict(

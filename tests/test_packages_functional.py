@@ -214,21 +214,31 @@ async def test_enabled_through_the_cli_and_served(
     assert "enabled = false" in project.config_path.read_text()
 
 
-async def test_an_import_error_names_the_package_file(
+async def test_a_broken_package_plugin_says_where(
     tmp_path: Path, plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
-    folder = make_distribution(
-        tmp_path / "broken", "broken-plugin", {"broken": "broken_mod"}, "broken_mod"
-    )
+    plugins = {"broken": "broken_mod", "bad-name": "broken_mod", "gone": "no_such_module"}
+    folder = make_distribution(tmp_path / "broken", "broken-plugin", plugins, "broken_mod")
     (folder / "broken_mod.py").write_text("import plughost\n\nraise RuntimeError('boom')\n")
     pip_install("--target", str(tmp_path / "site"), str(folder))
     with activate(tmp_path / "site"):
-        project = plughost_project({}, enabled=["broken"])
+        project = plughost_project({}, enabled=["broken", "gone"])
+        listed = rows(project)
+        assert listed["bad-name"]["status"] == "error"
+        assert (
+            "declares plugin 'bad-name', which is not a plugin name" in listed["bad-name"]["error"]
+        )
+        assert listed["gone"]["status"] == "error"
+        assert "'no_such_module', which is not installed" in listed["gone"]["error"]
+        assert listed["broken"]["status"] == "enabled"  # read from source, not run
+
         client = await plughost_client(project)
-        state = host_of(client).status()["broken"]
-        assert state.state == "error"
-        assert state.error is not None
-        assert "broken_mod.py:3: RuntimeError: boom" in state.error
+        status = host_of(client).status()
+        assert status["broken"].state == "error"
+        assert status["broken"].error is not None
+        assert "broken_mod.py:3: RuntimeError: boom" in status["broken"].error
+        assert status["gone"].state == "error"
+        assert "broken-plugin 2.0.0" in str(status["gone"].error)
 
 
 # -- one name, two sources ----------------------------------------------------------

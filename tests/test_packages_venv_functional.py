@@ -134,6 +134,7 @@ def test_listed_enabled_and_reloaded_in_a_venv(venv: tuple[Path, Path], tmp_path
             edited = _wait_until(lambda: _get(url), lambda answer: answer != first)
             assert edited == (200, {"shout": "HI!!!"})
             assert "reloaded shout" in log_path.read_text()
+            assert "shout (plughost-shout 1.0.0, editable)" in log_path.read_text()
         finally:
             words.write_text(original, encoding="utf-8")
             server.send_signal(signal.SIGINT)

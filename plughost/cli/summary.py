@@ -32,10 +32,16 @@ def print_summary(host: Host, url: str, *, reload: bool) -> None:
         routes_by_plugin.setdefault(route.plugin, []).append(f"{route.method} {rule}")
     rows: list[list[Cell]] = []
     failures: list[str] = []
+    versions = host.versions
     for name, status in host.status().items():
         state = status.state.value
+        label = name
+        version = versions.get(name)
+        distribution = version.source.distribution if version is not None else None
+        if distribution is not None:
+            label += f" ({distribution}{', editable' if distribution.editable else ''})"
         rows.append(
-            [name, (state, _STYLE.get(state, "")), ", ".join(routes_by_plugin.get(name, []))]
+            [label, (state, _STYLE.get(state, "")), ", ".join(routes_by_plugin.get(name, []))]
         )
         if status.error:
             failures.append(f"{name}: {status.error.splitlines()[0]}")
