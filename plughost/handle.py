@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from .config import AUTH_TYPES
 from .errors import PluginError, PluginSetupError
-from .request.hooks import HookSet, hook_functions
+from .request.hooks import HookSet, hook_functions, near_misses
 from .request.routes import Route, RouteSpec, Wrapper
 
 if TYPE_CHECKING:
@@ -88,6 +89,8 @@ class PluginHandle:
         self.routes: Final[list[Route]] = []
         self.wrappers: Final[list[Wrapper]] = []
         self.hooks: Final[list[HookSet]] = []
+        #: what was odd but not wrong about this plugin (``plughost check`` shows it)
+        self.warnings: Final[list[str]] = []
         self._closers: list[tuple[str, Callable[[], object]]] = []
         self.closed = False
 
@@ -225,17 +228,33 @@ class PluginHandle:
         return [w.plugin for w in removed]
 
     def add_hooks(self, source: object) -> object:
-        """Register an object's hook methods (any subset of the eleven hooks)."""
+        """Register hook functions: an object's methods, a module's, or a mapping's values.
+
+        Any subset of the hooks will do. An object with none is accepted with a
+        warning (it does nothing), and so is a public function whose name is a
+        near miss of a hook's, with a warning naming the hook it resembles.
+        """
         functions = hook_functions(source)
+        label = _describe(source)
         if not functions:
-            raise PluginError(
-                f"{source!r} has none of the hook functions",
-                plugin=self.name,
-                hint="see plughost.HOOK_NAMES for the eleven hook names",
+            self.warn(
+                f"{label} has none of the hook functions; it does nothing "
+                "(see plughost.HOOK_NAMES for the hook names)"
             )
+        self.warn_near_misses(source, f"{label}: ")
         self.hooks.append(HookSet(self.name or "plughost", source, functions))
         self.host.hooks_changed(self)
         return source
+
+    def warn_near_misses(self, source: object, prefix: str = "") -> None:
+        """Warn about each function of ``source`` that looks like a misspelt hook."""
+        for name, nearest in near_misses(source):
+            self.warn(f"{prefix}{name!r} is not a hook; did you mean {nearest!r}?")
+
+    def warn(self, message: str) -> None:
+        """Log a warning about this plugin and keep it for ``plughost check``."""
+        self.warnings.append(message)
+        logger.warning("plugin %r: %s", self.name or "plughost", message)
 
     def on_close(
         self, callback: Callable[[], object | Awaitable[object]], label: str, *, last: bool = False
@@ -295,6 +314,15 @@ def _close_now(label: str, close: Callable[[], object]) -> None:
     task = loop.create_task(finish())
     _closing.add(task)
     task.add_done_callback(_closing.discard)
+
+
+def _describe(source: object) -> str:
+    """How a warning names a hook source."""
+    if isinstance(source, ModuleType):
+        return f"module {source.__name__!r}"
+    if isinstance(source, Mapping):
+        return "the dict plugin"
+    return f"hook object {type(source).__name__!r}"
 
 
 def _matches(wrapper: Wrapper, target: object) -> bool:

@@ -82,6 +82,7 @@ def test_check_json_ok(project: Project) -> None:
         "config": str(project.config_path),
         "ok": True,
         "problems": [],
+        "warnings": [],
         "plugins": [
             {"name": "hello", "ok": True, "error": None},
             {"name": "timing", "ok": True, "error": None},
@@ -225,3 +226,24 @@ def test_a_wrapper_that_cannot_apply_fails_check_and_routes(
     assert routes.exit_code == 1
     assert routes.stderr.startswith("warning: items: ")
     assert expected in routes.stderr
+
+
+MISSPELT_HOOK = """
+def check_access(context):
+    pass
+
+
+def proces_input(context):
+    pass
+"""
+
+
+def test_check_warns_about_a_misspelt_hook_and_passes(plughost_project: ProjectFactory) -> None:
+    project: Project = plughost_project({"audit": MISSPELT_HOOK})
+    warning = "'proces_input' is not a hook; did you mean 'process_input'?"
+    result = invoke(project, "check")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"warning: audit: {warning}\n"
+    data = json.loads(invoke(project, "check", "--json").stdout)
+    assert data["ok"] is True
+    assert data["warnings"] == [{"plugin": "audit", "message": warning}]

@@ -206,6 +206,25 @@ async def test_route_config_reaches_wrappers(
     assert route_of(client, "/configured").config == {"prefix": {"text": ">> "}}
 
 
+def test_route_config_has_bottles_dotted_keys_and_nested_access() -> None:
+    async def endpoint() -> None:  # pragma: no cover - never called
+        return None
+
+    config = Route(
+        "/x", "GET", endpoint, config={"schemas": {"body": "B", "query": {"q": "Q"}}, "n": 1}
+    ).config
+    # Bottle flattens nested dicts into dotted keys; its plugins iterate them.
+    assert list(config) == ["schemas.body", "schemas.query.q", "n"]
+    assert config["schemas.body"] == "B"
+    assert config["schemas.query.q"] == "Q"
+    # plughost's wrappers and hooks read the nested value.
+    assert config["schemas"] == {"body": "B", "query": {"q": "Q"}}
+    assert config["schemas.query"] == {"q": "Q"}
+    assert "schemas" in config and "schemas.body" in config and "nope" not in config
+    assert config.get("schemas.nope") is None
+    assert config == {"schemas.body": "B", "schemas.query.q": "Q", "n": 1}
+
+
 # An SQLitePlugin-style injector: it refuses a second install with the same
 # keyword in setup(), and wraps only callbacks that declare the keyword.
 INJECTOR = """

@@ -145,3 +145,46 @@ async def test_a_blocking_plain_wrapper_does_not_block_the_event_loop(
         assert await released.json() == {"released": True}
         resp = await waiting
     assert await resp.json() == {"waited": True}
+
+
+# Bottle's StopwatchPlugin, from its plugin guide (docs/migrating.md shows it).
+STOPWATCH = """
+import time
+
+import bottle
+
+import plughost
+
+
+class StopwatchPlugin:
+    name = "stopwatch"
+    api = 2
+
+    def apply(self, callback, route):
+        def wrapper(*args, **kwargs):
+            started = time.time()
+            body = callback(*args, **kwargs)
+            bottle.response.headers["X-Exec-Time"] = str(time.time() - started)
+            return body
+
+        return wrapper
+
+
+def setup(host):
+    host.install(StopwatchPlugin())
+
+
+@plughost.route("/timed")
+async def timed():
+    return {"timed": True}
+"""
+
+
+async def test_bottles_stopwatch_plugin_runs_unchanged(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    client = await plughost_client(plughost_project({"stopwatch": STOPWATCH}))
+    resp = await client.get("/timed")
+    assert resp.status == 200
+    assert await resp.json() == {"timed": True}
+    assert float(resp.headers["X-Exec-Time"]) >= 0

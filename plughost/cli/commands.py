@@ -561,6 +561,7 @@ def check(settings: Settings, as_json: bool) -> None:
                 "config": str(settings.config_path),
                 "ok": False,
                 "problems": [{"plugin": None, "message": str(error)}],
+                "warnings": [],
                 "plugins": [],
             }
         )
@@ -573,6 +574,8 @@ def check(settings: Settings, as_json: bool) -> None:
         if problems:
             raise click.exceptions.Exit(1)
         return
+    for warning in view["warnings"]:
+        warn(f"{warning['plugin']}: {warning['message']}")
     if problems:
         print_problems(problems)
         count = len(problems)

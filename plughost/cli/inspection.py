@@ -13,7 +13,7 @@ from typing import Any
 
 from ..config import Config
 from ..host import Host
-from ..request.context import HOOK_NAMES
+from ..request.context import STAGE_NAMES
 from ..request.handler import effective_hooks
 
 __all__ = ["PluginReport", "RouteInfo", "inspect_project"]
@@ -43,6 +43,8 @@ class PluginReport:
     #: the wrappers this plugin installs
     wrappers: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: what loaded but looks wrong (a misspelt hook name, a hook object with no hooks)
+    warnings: tuple[str, ...] = ()
 
 
 def inspect_project(config: Config, names: Sequence[str] | None = None) -> list[PluginReport]:
@@ -90,7 +92,7 @@ async def _inspect(config: Config, names: Sequence[str] | None) -> list[PluginRe
                 continue
             hook_names = tuple(
                 hook
-                for hook in HOOK_NAMES
+                for hook in STAGE_NAMES
                 if any(hook in h.functions for h in version.handle.hooks)
             )
             params = version.handle.params
@@ -106,6 +108,7 @@ async def _inspect(config: Config, names: Sequence[str] | None) -> list[PluginRe
                     hooks=hook_names,
                     wrappers=tuple(w.label for w in version.handle.wrappers),
                     params=shown,
+                    warnings=tuple(version.handle.warnings),
                 )
             )
         return reports

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from ..request.context import HOOK_NAMES
+from ..request.context import STAGE_NAMES
 
 __all__ = ["KIND_NAMES", "SourceInfo", "analyse"]
 
 #: the kinds ``plughost plugins list`` reports
 KIND_NAMES: Final = ("endpoint", "hooks", "wrapper", "mixed")
-_HOOKS: Final = frozenset(HOOK_NAMES)
+_HOOKS: Final = frozenset(STAGE_NAMES)
 _ENDPOINT_METHODS: Final = ("GET", "POST")
 
 

@@ -228,6 +228,11 @@ def check_view(config: Config, reports: Mapping[str, PluginReport]) -> JSON:
         "config": str(config.path),
         "ok": not problems,
         "problems": problems,
+        "warnings": [
+            {"plugin": r.name, "message": message}
+            for r in reports.values()
+            for message in r.warnings
+        ],
         "plugins": [{"name": r.name, "ok": r.ok, "error": r.error} for r in reports.values()],
     }
 

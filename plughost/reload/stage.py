@@ -163,4 +163,5 @@ def _collect(module: ModuleType, handle: PluginHandle) -> list[type[BasePlugin]]
     functions = hook_functions(module)
     if functions:
         handle.hooks.append(HookSet(handle.name or "plughost", module, functions))
+    handle.warn_near_misses(module)
     return endpoints

@@ -14,7 +14,15 @@ if TYPE_CHECKING:
     from ..typedefs import Callback
     from .routes import Route
 
-__all__ = ["HOOK_NAMES", "SINGLE_HOOKS", "WRITABLE", "CheckedContext", "Context"]
+__all__ = [
+    "HOOK_NAMES",
+    "MICRON_INPUT_HOOKS",
+    "SINGLE_HOOKS",
+    "STAGE_NAMES",
+    "WRITABLE",
+    "CheckedContext",
+    "Context",
+]
 
 #: the eleven hooks, in the order they run
 HOOK_NAMES: Final = (
@@ -30,6 +38,10 @@ HOOK_NAMES: Final = (
     "process_response",
     "end_request",
 )
+#: Flask-Micron's names for what ``process_input`` does; they run right after it, in this order
+MICRON_INPUT_HOOKS: Final = ("normalize_input", "validate_input")
+#: every hook name a plugin may implement, in the order they run
+STAGE_NAMES: Final = (*HOOK_NAMES[:5], *MICRON_INPUT_HOOKS, *HOOK_NAMES[5:])
 #: hooks of which only the last-registered implementation runs
 SINGLE_HOOKS: Final = frozenset({"read_input", "call_function", "create_response"})
 
@@ -41,6 +53,8 @@ WRITABLE: Final[Mapping[str, frozenset[str]]] = {
     "after_check_access": frozenset(),
     "read_input": frozenset({"input"}),
     "process_input": frozenset({"input"}),
+    "normalize_input": frozenset({"input"}),
+    "validate_input": frozenset(),
     "call_function": frozenset({"output"}),
     "process_output": frozenset({"output"}),
     "create_response": frozenset({"response"}),

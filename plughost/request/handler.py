@@ -1,7 +1,8 @@
 """Each route's request handler, compiled once from the hook plugins that apply to it.
 
-The eleven hooks run in :data:`~plughost.request.context.HOOK_NAMES` order; an empty
-stage costs nothing, and a stage of one async hook is awaited directly.
+The eleven hooks run in :data:`~plughost.request.context.HOOK_NAMES` order, with
+Flask-Micron's ``normalize_input`` and ``validate_input`` right after ``process_input``;
+an empty stage costs nothing, and a stage of one async hook is awaited directly.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from .bottle_compat import carry_headers, with_view
-from .context import HOOK_NAMES, SINGLE_HOOKS, CheckedContext, Context
+from .context import SINGLE_HOOKS, STAGE_NAMES, CheckedContext, Context
 from .defaults import BODY_METHODS, DEFAULT_HOOKS, arguments, read_input
 from .hooks import HookSet
 from .responses import error_response, exception_response, to_response
@@ -51,13 +52,13 @@ def effective_hooks(route: Route, hook_sets: Iterable[HookSet]) -> dict[str, tup
     """Per hook, the plugins whose implementation runs for ``route``, in order."""
     stages = _stages(route, hook_sets)
     return {
-        name: tuple(label for label, _, _ in stages[name]) for name in HOOK_NAMES if stages[name]
+        name: tuple(label for label, _, _ in stages[name]) for name in STAGE_NAMES if stages[name]
     }
 
 
 def _stages(route: Route, hook_sets: Iterable[HookSet]) -> dict[str, _Stage]:
     collected: dict[str, list[tuple[str, Callable[[Context], Any], bool]]] = {
-        name: [] for name in HOOK_NAMES
+        name: [] for name in STAGE_NAMES
     }
     for hooks in hook_sets:
         if not _applies(hooks, route):
@@ -112,19 +113,35 @@ def _step(stage: _Stage, runner: Callable[[_Stage, Context], Awaitable[None]]) -
     return functools.partial(runner, stage)
 
 
+def _sequence(*steps: _Step | None) -> _Step | None:
+    """One step running the given ones in order (Micron's input hooks after process_input)."""
+    present = [step for step in steps if step is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+
+    async def run_in_order(context: Context) -> None:
+        for step in present:
+            await step(context)
+
+    return run_in_order
+
+
 def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool = False) -> Handler:
     """Build ``route``'s request handler: the eleven hooks, skipping the empty ones."""
     stages = _stages(route, hook_sets)
     if not debug and not route.sync_wrapped and _defaults_only(stages):
         return _direct(route)
-    runners = {name: (_checked_runner(name) if debug else _run) for name in HOOK_NAMES}
-    steps = {name: _step(stages[name], runners[name]) for name in HOOK_NAMES}
+    runners = {name: (_checked_runner(name) if debug else _run) for name in STAGE_NAMES}
+    steps = {name: _step(stages[name], runners[name]) for name in STAGE_NAMES}
     start, check, after_check = (
         steps["start_request"],
         steps["check_access"],
         steps["after_check_access"],
     )
-    process_input, process_output = steps["process_input"], steps["process_output"]
+    process_input = _sequence(
+        steps["process_input"], steps["normalize_input"], steps["validate_input"]
+    )
+    process_output = steps["process_output"]
     read, call, create = steps["read_input"], steps["call_function"], steps["create_response"]
     # The default hooks provide every [single] hook, so these stages are never empty.
     assert read is not None and call is not None and create is not None
@@ -192,7 +209,7 @@ _DEFAULTS: Final = {name: hook.function for name, hook in DEFAULT_HOOKS.function
 
 def _defaults_only(stages: dict[str, _Stage]) -> bool:
     """True when only the host's own read_input, call_function and create_response run."""
-    for name in HOOK_NAMES:
+    for name in STAGE_NAMES:
         stage = stages[name]
         default = _DEFAULTS.get(name)
         if default is None:

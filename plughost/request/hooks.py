@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Final
 
-from .context import HOOK_NAMES, Context
+from .context import STAGE_NAMES, Context
 
-__all__ = ["HookFunction", "HookPlugin", "HookSet", "hook_functions"]
+__all__ = ["HookFunction", "HookPlugin", "HookSet", "hook_functions", "near_misses"]
+
+#: public names a plugin module has for other reasons than hooks
+_NOT_HOOKS: Final = frozenset({"setup", "close"})
 
 
 class HookPlugin:
@@ -42,14 +46,19 @@ class HookSet:
 
 
 def hook_functions(source: object) -> dict[str, HookFunction]:
-    """The hook functions of an object or module (duck typing).
+    """The hook functions of an object, a module, or a mapping of hook names to functions.
 
     For a module, only functions defined in that module count, so a hook
-    function imported from elsewhere is not run twice.
+    function imported from elsewhere is not run twice. A mapping is
+    Flask-Micron's dict plugin (``micron.plugin(globals())``): its values under
+    hook names count, wherever they were defined.
     """
     found: dict[str, HookFunction] = {}
-    for name in HOOK_NAMES:
-        function = getattr(source, name, None)
+    for name in STAGE_NAMES:
+        if isinstance(source, Mapping):
+            function = source.get(name)
+        else:
+            function = getattr(source, name, None)
         if not callable(function):
             continue
         if isinstance(source, ModuleType) and getattr(function, "__module__", None) != getattr(
@@ -58,3 +67,49 @@ def hook_functions(source: object) -> dict[str, HookFunction]:
             continue
         found[name] = HookFunction(function, inspect.iscoroutinefunction(function))
     return found
+
+
+def near_misses(source: object) -> list[tuple[str, str]]:
+    """Public functions of ``source`` that look like a misspelt hook: (name, nearest hook).
+
+    A function is hook-like when it takes one argument (the context) and its
+    name is close to a hook's (``proces_input``, ``normalise_input``).
+    """
+    misses = []
+    for name, function in _public_functions(source):
+        if name in STAGE_NAMES or name in _NOT_HOOKS:
+            continue
+        nearest = difflib.get_close_matches(name, STAGE_NAMES, n=1, cutoff=0.8)
+        if nearest and _takes_one_argument(function):
+            misses.append((name, nearest[0]))
+    return misses
+
+
+def _public_functions(source: object) -> Iterator[tuple[str, Callable[..., Any]]]:
+    if isinstance(source, Mapping):
+        items: list[tuple[str, Any]] = [(k, v) for k, v in source.items() if isinstance(k, str)]
+    elif isinstance(source, ModuleType):
+        items = [
+            (k, v)
+            for k, v in vars(source).items()
+            if getattr(v, "__module__", None) == source.__name__
+        ]
+    else:
+        items = []
+        for name in dir(source):
+            if not name.startswith("_"):
+                try:
+                    items.append((name, getattr(source, name)))
+                except Exception:  # a property that raises is no hook
+                    continue
+    for name, value in items:
+        if not name.startswith("_") and callable(value) and not inspect.isclass(value):
+            yield name, value
+
+
+def _takes_one_argument(function: Callable[..., Any]) -> bool:
+    try:
+        inspect.signature(function).bind(None)
+    except (TypeError, ValueError):
+        return False
+    return True
