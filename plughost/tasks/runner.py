@@ -149,12 +149,14 @@ class TaskStore:
             info.state = TaskState.FAILED
             info.error = f"{type(error).__name__}: {error}"
             logger.warning("background task of plugin %r failed: %s", info.plugin, info.error)
+        info.finished_at = time.time()
+        try:
+            await self._save(info)
         finally:
-            info.finished_at = time.time()
+            # Running until its result is saved: shutdown and drain wait for that too.
             self._running.pop(info.id, None)
             self._owners.pop(info.id, None)
             self._infos.pop(info.id, None)
-        await self._save(info)
 
     def _checked(self, info: TaskInfo) -> TaskInfo:
         """``info`` as a shared store can keep it: a result that is not JSON fails the task."""
