@@ -434,6 +434,52 @@ async def test_apply_runs_once_per_route_until_reset(
     assert counting.applied[5:] == ["/b"]
 
 
+COUNTER = """
+import plughost
+
+applied = []
+
+
+class Counter:
+    name = "counter"
+    api = 2
+
+    def apply(self, callback, route):
+        applied.append(route.rule)
+        return callback
+
+
+def setup(host):
+    host.install(Counter())
+
+
+@plughost.route("/applied")
+async def show():
+    return applied
+"""
+
+
+async def test_a_load_checks_only_the_routes_it_brings_against_unchanged_wrappers(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    # Loading checks that every wrapper applies to every new route; a reload of an
+    # endpoint plugin must not apply the wrappers to every other plugin's routes again.
+    client = await plughost_client(
+        plughost_project(
+            {"counter": COUNTER, "text": TEXT_ROUTES, "other": OTHER_ROUTES},
+            enabled=["counter", "text", "other"],
+        )
+    )
+    host = host_of(client)
+    first = list(await (await client.get("/applied")).json())
+    assert set(first) == {r.rule for r in host.routes if r.plugin}
+    result = await host.load("text")
+    assert result.ok
+    after = list(await (await client.get("/applied")).json())
+    text_rules = sorted(r.rule for r in host.routes if r.plugin == "text")
+    assert sorted(after[len(first) :]) == text_rules
+
+
 async def test_install_and_uninstall_at_runtime(
     plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:

@@ -226,6 +226,8 @@ class Route:
             None if inspect.iscoroutinefunction(callback) else SyncCall(repr(self))
         )
         self._call: Callback | None = None
+        #: the wrappers this route's chain was last checked with (see :meth:`check`)
+        self._checked_with: tuple[Wrapper, ...] | None = None
         #: the wrappers whose code is in ``call`` (not those that returned it unchanged)
         self.wrapped_by: list[Wrapper] = []
         #: whether ``call`` runs a Bottle-style (sync) wrapper; known once ``call`` is built
@@ -297,13 +299,18 @@ class Route:
         """Whether ``call`` is built (False after a reset, until next use)."""
         return self._call is not None
 
-    def check(self, installed: Sequence[Wrapper]) -> None:
+    def check(self, installed: tuple[Wrapper, ...]) -> None:
         """Build the chain this route would have with ``installed`` wrappers, and drop it.
+
+        A route already checked with the same wrappers is not built again.
 
         Raises:
             PluginError: a wrapper cannot apply to this route; names both.
         """
+        if self._checked_with == installed:
+            return
         self._build(installed)
+        self._checked_with = installed
 
     def reset(self) -> None:
         """Drop the cached wrapper chain and handler; both are rebuilt on next use."""
