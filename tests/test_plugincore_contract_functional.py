@@ -48,6 +48,7 @@ class Kw(BasePlugin):
     async def request_handler(self, **args):
         self.log.info("handled %s", args["subpath"])
         self.log("called like LogJam")
+        self.log.warn("warned like LogJam")
         return 200, {
             "kwargs": self.seen,
             "colour": self.colour,
@@ -100,7 +101,7 @@ async def test_keyword_construction_initialize_and_args(
     assert body["cookie"] == "k" and body["header"] == "h" and body["same_log"] is True
     assert body["values"] == {"q": "1"}
     messages = [r.getMessage() for r in caplog.records if r.name == "plughost.plugins.kw"]
-    assert messages == ["handled a/b", "called like LogJam"]
+    assert messages == ["handled a/b", "called like LogJam", "warned like LogJam"]
 
     bare = await (await client.get("/kw")).json()
     assert bare["subpath"] is None
