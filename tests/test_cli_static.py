@@ -81,6 +81,8 @@ def test_hooks_and_wrappers(tmp_path: Path) -> None:
     hooks = source(tmp_path, "def start_request(ctx): ...\nasync def end_request(ctx): ...\n")
     assert analyse(hooks).kind == "hooks"
     assert analyse(hooks).hooks == ("start_request", "end_request")
+    micron = source(tmp_path, "def validate_input(ctx): ...\n", "micron.py")
+    assert (analyse(micron).kind, analyse(micron).hooks) == ("hooks", ("validate_input",))
     added = source(tmp_path, "def setup(host):\n    host.add_hooks(object())\n", "added.py")
     assert analyse(added).kind == "hooks"
     wrapper = source(

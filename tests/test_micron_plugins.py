@@ -497,3 +497,34 @@ async def test_error_path_runs_process_error_before_any_response(serve: Serve) -
         ("process_response", True),
         ("end_request", True),
     ]
+
+
+VALIDATE_WRITES = """
+import plughost
+
+
+def normalize_input(context):
+    context.input = {**context.input, "normalized": True}
+
+
+def validate_input(context):
+    context.input = {}
+
+
+@plughost.route("/v")
+def v(normalized=False):
+    return {"normalized": normalized}
+"""
+
+
+async def test_in_debug_mode_validate_input_may_only_read_the_input(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project = plughost_project({"strict": VALIDATE_WRITES}, config="[server]\ndebug = true")
+    client = await plughost_client(project)
+    resp = await client.get("/v")
+    assert resp.status == 500
+    assert (
+        "hook 'validate_input' of plugin 'strict' assigned context.input, "
+        "which validate_input may only read (it may assign: nothing)"
+    ) in await resp.text()
