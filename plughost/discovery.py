@@ -44,6 +44,9 @@ class PluginSource:
     distribution: Distribution | None = None
     #: the module a packaged plugin is imported as (its entry point's value)
     module: str | None = None
+    #: the package a packaged plugin is imported afresh with: the first on the
+    #: module's path that is not a namespace package (usually the top-level one)
+    package: str | None = None
 
     @property
     def root(self) -> Path:

@@ -172,7 +172,7 @@ def locate(plugin: PackagedPlugin) -> PluginSource:
             plugin=plugin.name,
             hint="a plugin is a module of its own distribution",
         )
-    spec = _find(parts)
+    spec, package = _find(parts)
     if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
         raise PluginError(
             f"{where} as module {plugin.module!r}, which is not installed as Python source",
@@ -185,21 +185,31 @@ def locate(plugin: PackagedPlugin) -> PluginSource:
         spec.submodule_search_locations is not None,
         plugin.distribution,
         plugin.module,
+        package,
     )
 
 
-def _find(parts: list[str]) -> importlib.machinery.ModuleSpec | None:
+def _find(parts: list[str]) -> tuple[importlib.machinery.ModuleSpec | None, str]:
+    """The module's spec, and the first package on its path that is not a namespace
+    package (``acme`` may be shared by many distributions; ``acme.shout`` is not)."""
     # Only the top-level name goes through sys.meta_path, which finds it
     # without running anything; a submodule is looked up in its parent's
     # folders directly, since importlib.util.find_spec would import the parent.
+    package = ""
     try:
         spec = importlib.util.find_spec(parts[0])
     except (ImportError, ValueError):
-        return None
-    for depth in range(1, len(parts)):
-        if spec is None or not spec.submodule_search_locations:
-            return None
+        return None, package
+    for depth in range(1, len(parts) + 1):
+        if spec is None:
+            return None, package
+        if not package and spec.origin is not None:
+            package = ".".join(parts[:depth])
+        if depth == len(parts):
+            break
+        if not spec.submodule_search_locations:
+            return None, package
         spec = importlib.machinery.PathFinder.find_spec(
             ".".join(parts[: depth + 1]), list(spec.submodule_search_locations)
         )
-    return spec
+    return spec, package

@@ -102,13 +102,14 @@ class Sources:
 
 
 def package_root(source: PluginSource) -> Path:
-    """The folder of a packaged plugin's top-level package, or its module file.
+    """The folder of a packaged plugin's package (:attr:`PluginSource.package`), or
+    its module file.
 
-    A packaged plugin is imported afresh with its whole top-level package, so
-    every file in it is the plugin's.
+    A packaged plugin is imported afresh with that whole package, so every file
+    in it is the plugin's.
     """
     root = source.root
-    for _ in range((source.module or "").count(".")):
+    for _ in range((source.module or "").count(".") - (source.package or "").count(".")):
         root = root.parent
     return root
 

@@ -241,6 +241,38 @@ async def test_a_broken_package_plugin_says_where(
         assert "broken-plugin 2.0.0" in str(status["gone"].error)
 
 
+async def test_a_plugin_in_a_namespace_package_leaves_the_namespace_alone(
+    tmp_path: Path, plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    folder = tmp_path / "acme-shout"
+    (folder / "acme" / "shout").mkdir(parents=True)
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "acme-shout"\nversion = "0.3.0"\n'
+        '[tool.setuptools.packages.find]\ninclude = ["acme*"]\nnamespaces = true\n'
+        '[project.entry-points."plughost.plugins"]\nacme_shout = "acme.shout"\n'
+    )
+    (folder / "acme" / "shout" / "__init__.py").write_text(
+        "import plughost\n\n@plughost.route('/acme')\nasync def acme():\n    return 'acme'\n"
+    )
+    # Another distribution's module in the same namespace, already in use.
+    (tmp_path / "other" / "acme").mkdir(parents=True)
+    (tmp_path / "other" / "acme" / "other.py").write_text("VALUE = 1\n")
+    pip_install("--target", str(tmp_path / "site"), str(folder))
+    with activate(tmp_path / "site"):
+        sys.path.append(str(tmp_path / "other"))
+        import acme.other  # type: ignore[import-not-found]
+
+        project = plughost_project({}, enabled=["acme_shout"])
+        row = rows(project)["acme_shout"]
+        assert row["source"]["module"] == "acme.shout"
+        assert row["routes"] == [{"method": "GET", "rule": "/acme"}]
+        client = await plughost_client(project)
+        assert await (await client.get("/acme")).text() == "acme"
+        assert sys.modules["acme.other"] is acme.other
+        del sys.modules["acme.other"], sys.modules["acme"]
+
+
 # -- one name, two sources ----------------------------------------------------------
 
 

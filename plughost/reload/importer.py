@@ -99,7 +99,7 @@ class _SourceOnlyFinder(importlib.abc.MetaPathFinder):
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         if not fullname.startswith(_PREFIX):
-            if fullname.partition(".")[0] in _packaged_roots:
+            if _packaged(fullname):
                 return _from_source(fullname, _find_elsewhere(fullname, path, target))
             return None
         if "." not in fullname:
@@ -119,6 +119,16 @@ class _SourceOnlyFinder(importlib.abc.MetaPathFinder):
         if spec.origin.endswith(".py"):
             spec.loader = _SourceOnlyLoader(fullname, spec.origin)
         return spec
+
+
+def _packaged(fullname: str) -> bool:
+    """True for a module inside a packaged plugin's package (this runs on every import)."""
+    name = fullname
+    while name:
+        if name in _packaged_roots:
+            return True
+        name = name.rpartition(".")[0]
+    return False
 
 
 def _find_elsewhere(
@@ -241,14 +251,15 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
 def _import_packaged(source: PluginSource, fullname: str) -> ImportedPlugin:
     """Import a packaged plugin afresh under its own module name.
 
-    Its whole top-level package is imported again from source (the live
-    version keeps the module objects it has), so the package's absolute
-    imports of itself reach the new code too.
+    Its whole package (the top-level one, or the first below a namespace
+    package) is imported again from source; the live version keeps the module
+    objects it has, and the package's absolute imports of itself reach the new
+    code too.
     """
     before = source.path.stat()
     if before.st_size == 0:
         raise _empty(source)
-    top = fullname.partition(".")[0]
+    top = source.package or fullname.partition(".")[0]
     with _lock:
         _packaged_roots.add(top)
         _install_finder()
