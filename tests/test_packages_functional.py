@@ -158,8 +158,11 @@ def test_discovery_finds_what_importlib_metadata_finds(editable: tuple[Path, Pat
     assert found["shout"][0].distribution.editable is True
 
 
-def test_disable_variable_hides_packaged_plugins(
-    shout: Path, plughost_project: ProjectFactory, monkeypatch: pytest.MonkeyPatch
+async def test_disable_variable_hides_packaged_plugins(
+    shout: Path,
+    plughost_project: ProjectFactory,
+    plughost_client: ClientFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     project = plughost_project({"hello": HELLO})
     assert "shout" in rows(project)
@@ -168,6 +171,13 @@ def test_disable_variable_hides_packaged_plugins(
     result = invoke(project, "plugins", "enable", "shout")
     assert result.exit_code == 1
     assert "no plugin named 'shout'" in result.stderr
+
+    project = plughost_project({"hello": HELLO}, enabled=["hello", "shout"])
+    client = await plughost_client(project)
+    assert host_of(client).status()["shout"].state == "missing"
+    assert (await client.get("/shout")).status == 404
+    status = await (await client.get("/_plughost/status")).json()
+    assert status["packaged"] == []
 
 
 # -- enabled through the CLI, served ------------------------------------------------

@@ -57,7 +57,9 @@ def print_plugin_list(view: Mapping[str, Any]) -> None:
     rows: list[list[Cell]] = []
     # The source column appears once a packaged plugin does; a project of
     # folder plugins only reads as before.
-    packaged = any(source_text(row["source"]) for row in view["plugins"])
+    packaged = any(
+        source_text(row["source"]) or row["status"] == "conflict" for row in view["plugins"]
+    )
     folder = _folder_text(view)
     for row in view["plugins"]:
         status = row["status"]
@@ -71,7 +73,10 @@ def print_plugin_list(view: Mapping[str, Any]) -> None:
             status = f"{status}: {row['error']}"
         cells: list[Cell] = [(row["name"], "bold"), "yes" if row["enabled"] else "no"]
         if packaged:
-            cells.append(source_text(row["source"]) or folder)
+            if row["status"] == "conflict":
+                cells.append(("two sources", "red"))
+            else:
+                cells.append(source_text(row["source"]) or folder)
         cells.extend(
             [
                 row["kind"] or "",
@@ -126,7 +131,14 @@ def print_plugin(view: Mapping[str, Any]) -> None:
     package = source_text(view["source"])
     lines = [
         *([("package", f"{package}, module {view['source']['module']}")] if package else []),
-        ("file", display(view["path"]) if view["path"] else "not found"),
+        (
+            "file",
+            display(view["path"])
+            if view["path"]
+            else "two places provide it"
+            if view["status"] == "conflict"
+            else "not found",
+        ),
         (
             "config",
             f"[plugins.{view['name']}] in {display(view['config'])}"
@@ -143,7 +155,7 @@ def print_plugin(view: Mapping[str, Any]) -> None:
         lines.append(("live", f"{view['live']['state']} (version {view['live']['version']})"))
     if view["error"]:
         lines.append(("error", styled(view["error"], "red")))
-    if not view["imported"]:
+    if not view["imported"] and view["path"]:
         lines.append(("source", "read from the file; the plugin was not imported"))
     width = max(len(key) for key, _ in lines)
     for key, value in lines:

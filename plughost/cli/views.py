@@ -54,7 +54,7 @@ def _status(
     plugin: PluginEntry, live: Mapping[str, Any] | None, report: PluginReport | None
 ) -> tuple[str, str | None]:
     if plugin.problem is not None:
-        return plugin.static_status, str(plugin.problem)
+        return plugin.static_status, plugin.problem.message
     if not plugin.on_disk:
         return "missing", None
     if report is not None and plugin.enabled:
