@@ -45,7 +45,10 @@ def setup(plugin):
 @plughost.route("/peek")
 async def peek(id):
     info = await TASKS.aget(id)
-    return {"seen": info is not None, "listed": [t.id for t in await TASKS.alist()]}
+    return {
+        "seen": info is not None or TASKS.get(id) is not None,
+        "listed": [t.id for t in await TASKS.alist()] + [t.id for t in TASKS.list()],
+    }
 """
 
 
@@ -157,3 +160,26 @@ async def test_keys_are_compared_in_constant_time(
     assert (await client.get("/secret", headers={"X-API-Key": "k1"})).status == 200
     assert (b"k2", b"k1") in compared
     assert (b"k1", b"k1") in compared
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+async def test_the_bearer_scheme_is_case_insensitive(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, scheme: str
+) -> None:
+    """RFC 7235: the auth scheme is case-insensitive."""
+    client = await plughost_client(plughost_project({"k": KEYED}, config='[auth]\napikey = "k1"\n'))
+    resp = await client.get("/secret", headers={"Authorization": f"{scheme} k1"})
+    assert resp.status == 200
+
+
+async def test_an_emptied_file_never_loads(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project = plughost_project({"good": GOOD})
+    client = await plughost_client(project)
+    host = host_of(client)
+    (project.plugins_dir / "good.py").write_text("")
+    result = await host.load("good")
+    assert not result.ok
+    assert "the file is empty" in str(result.error)
+    assert await (await client.get("/v")).json() == {"v": 1}
