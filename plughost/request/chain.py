@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .offload import SyncCall
 
 
-class Route(Protocol):
+class RouteView(Protocol):
     """What the chain reads of a :class:`~plughost.request.routes.Route`."""
 
     @property
@@ -47,7 +47,7 @@ class Route(Protocol):
     def plugin(self) -> str | None: ...
 
 
-class Wrapper(Protocol):
+class WrapperView(Protocol):
     """What the chain uses of a probed wrapper (:class:`~plughost.request.routes.Wrapper`)."""
 
     #: "async" or "sync": the kind of callback ``apply`` wanted last time
@@ -210,7 +210,7 @@ def _check(required: tuple[str, ...], kwargs: dict[str, Any]) -> None:
             raise BadRequest(f"missing required argument {name!r}")
 
 
-def wrap(wrapper: Wrapper, link: Link, route: Route) -> Link | None:
+def wrap(wrapper: WrapperView, link: Link, route: RouteView) -> Link | None:
     """Apply ``wrapper`` around ``link`` for ``route``; None when it does not apply.
 
     Raises:
@@ -247,7 +247,7 @@ def wrap(wrapper: Wrapper, link: Link, route: Route) -> Link | None:
     return Link(runner, wrapped)
 
 
-def _apply(wrapper: Wrapper, callback: Callable[..., Any], route: Route) -> object:
+def _apply(wrapper: WrapperView, callback: Callable[..., Any], route: RouteView) -> object:
     try:
         return wrapper.apply(callback, route)
     except Exception as error:
@@ -256,7 +256,7 @@ def _apply(wrapper: Wrapper, callback: Callable[..., Any], route: Route) -> obje
 
 
 def _cannot_apply(
-    wrapper: Wrapper, route: Route, reason: str, hint: str | None = None
+    wrapper: WrapperView, route: RouteView, reason: str, hint: str | None = None
 ) -> PluginError:
     installer = f" (installed by plugin {wrapper.owner!r})" if wrapper.owner else ""
     return PluginError(
