@@ -113,7 +113,11 @@ async def stage_change(host: Host, transaction: LoadTransaction, request: Change
         if helpers:
             forget_helpers(new, helpers)
         touched |= changed
-        touched |= plugins_touched_in(editable_roots(new, host.sources), paths)
+        plugins_dir = new.plugins_dir.absolute()
+        outside = [path for path in paths if not path.is_relative_to(plugins_dir)]
+        if outside:  # an edit to an editable package's source
+            live = {name: version.source for name, version in host.versions.items()}
+            touched |= plugins_touched_in(editable_roots(new, host.sources, live), outside)
     if request.everything:
         touched |= _differing(host, new)
     for plugin in new.plugins:
