@@ -98,6 +98,10 @@ def activate(site_dir: Path) -> Iterator[None]:
     before = set(sys.modules)
     try:
         site.addsitedir(str(site_dir))
+        # First on the path, so that it wins over the same distribution installed
+        # in this environment (someone trying the example with pip install -e).
+        sys.path.remove(str(site_dir))
+        sys.path.insert(0, str(site_dir))
         importlib.invalidate_caches()
         yield
     finally:
