@@ -266,15 +266,34 @@ class Host:
         return result
 
     async def start(self) -> list[LoadResult]:
-        """Load every enabled plugin, in config order; a failure does not stop the others."""
+        """Load every enabled plugin, in config order; a failure does not stop the others.
+
+        They are staged one after another and published together, once: a route
+        table built per plugin would make starting n plugins cost n² route
+        registrations. Nothing is served yet, so they import on the event loop. Each
+        plugin's wrappers count as installed for the setups after it, as when each
+        plugin was published before the next loaded.
+        """
         self.tasks.loop = asyncio.get_running_loop()
-        results = []
         for plugin in self.config.plugins:
-            if plugin.enabled:
-                results.append(await self.load(plugin.name))
-            else:
+            if not plugin.enabled:
                 self.set_status(PluginStatus(plugin.name, PluginState.DISABLED))
-        return results
+        installed = self._installed
+        committed = False
+        try:
+            async with self.transaction() as transaction:
+                for plugin in self.config.enabled:
+                    await transaction.stage(plugin.name, in_thread=False)
+                    version = transaction.version(plugin.name)
+                    if version is not None and version.handle.wrappers:
+                        self._installed = (*self._installed, *version.handle.wrappers)
+                await transaction.prepare()
+                results = transaction.commit()  # publishes, installed wrappers included
+                committed = True
+                return results
+        finally:
+            if not committed:
+                self._installed = installed
 
     @asynccontextmanager
     async def transaction(

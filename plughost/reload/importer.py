@@ -182,6 +182,11 @@ class ImportedPlugin:
 
 
 def _owned(fullname: str) -> dict[str, ModuleType]:
+    module = sys.modules.get(fullname)
+    if module is None or not hasattr(module, "__path__"):
+        # Only a package has submodules: skip the scan of every module in sys.modules,
+        # which made importing n one-file plugins cost n² (a few scans per import).
+        return {fullname: module} if module is not None else {}
     prefix = fullname + "."
     return {k: v for k, v in list(sys.modules.items()) if k == fullname or k.startswith(prefix)}
 
@@ -393,8 +398,28 @@ def blame_exception(source: PluginSource, error: BaseException) -> tuple[Path, i
     return found
 
 
+#: helper_imports of a one-file plugin, by (path, mtime, size): staging reads them twice
+_helpers_seen: dict[tuple[Path, int, int], frozenset[str]] = {}
+
+
 def helper_imports(source: PluginSource) -> frozenset[str]:
     """The helper modules (``_name``) a plugin imports relatively, read from its source."""
+    if source.is_package:
+        return _helper_imports(source)
+    try:
+        stat = source.path.stat()
+    except OSError:
+        return frozenset()
+    key = (source.path, stat.st_mtime_ns, stat.st_size)
+    found = _helpers_seen.get(key)
+    if found is None:
+        if len(_helpers_seen) > 4096:
+            _helpers_seen.clear()
+        found = _helpers_seen[key] = _helper_imports(source)
+    return found
+
+
+def _helper_imports(source: PluginSource) -> frozenset[str]:
     files = [source.path] if not source.is_package else sorted(source.root.rglob("*.py"))
     helpers: set[str] = set()
     for path in files:

@@ -137,10 +137,11 @@ class LoadTransaction:
         self._staged[name] = staged
         return staged
 
-    async def stage(self, name: str) -> LoadResult:
+    async def stage(self, name: str, *, in_thread: bool = True) -> LoadResult:
         """Import and set up plugin ``name`` aside; the result says whether it worked.
 
         A plugin whose files are gone is staged to leave service as missing.
+        ``in_thread=False`` imports on the event loop (see :func:`build_version`).
 
         Raises:
             PluginError: the plugin is not enabled in the transaction's config.
@@ -168,13 +169,18 @@ class LoadTransaction:
         staged.digest = source_digest(self.config.plugins_dir, source, plugin_config)
         try:
             staged.version = await build_version(
-                self.host, plugin_config, source, staged.before.version + 1
+                self.host, plugin_config, source, staged.before.version + 1, in_thread=in_thread
             )
         except PlughostError as error:
             staged.error = error
         except Exception as error:  # pragma: no cover - build_version wraps what it can
             staged.error = PluginError(describe(error), plugin=name)
         return LoadResult(name, staged.error is None, staged.error, staged.seconds)
+
+    def version(self, name: str) -> PluginVersion | None:
+        """The version staged for plugin ``name``; None if it failed or leaves."""
+        staged = self._staged.get(name)
+        return staged.version if staged is not None else None
 
     def stage_unload(self, name: str, state: PluginState = PluginState.DISABLED) -> None:
         """Take plugin ``name`` out of service on commit, leaving it in ``state``."""

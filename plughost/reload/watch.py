@@ -46,7 +46,10 @@ class Reloader:
     Args:
         host: the running host.
         debounce: longest time, in ms, to group changes into one batch.
-        step: how long, in ms, the folder must stay quiet before a batch is handled.
+        step: how long, in ms, the folder must stay quiet before a batch is handled, and
+            how often watchfiles looks: a write is noticed within about 1.5 steps. A
+            short step is safe because the importer runs the bytes it read once and
+            fails a load whose file changed meanwhile; the change's own event retries.
         grace: how long, in s, a served plugin's file may stay missing or empty before
             that is acted on. Editors that save by renaming the old file away, or by
             truncating it and then writing, pass through those states; acting on them
@@ -54,7 +57,7 @@ class Reloader:
     """
 
     def __init__(
-        self, host: Host, *, debounce: int = 1600, step: int = 10, grace: float = 0.5
+        self, host: Host, *, debounce: int = 1600, step: int = 2, grace: float = 0.5
     ) -> None:
         self.host = host
         self.debounce = debounce
