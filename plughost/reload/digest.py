@@ -7,6 +7,7 @@ plugin, and ``plughost reload`` to tell which plugins changed on disk.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,12 +21,12 @@ if TYPE_CHECKING:
 __all__ = ["source_digest"]
 
 
-def _files(plugins_dir: Path, source: PluginSource) -> list[Path]:
+def _files(plugins_dir: Path, source: PluginSource, helpers: Iterable[str] | None) -> list[Path]:
     if source.distribution is not None:
         root = package_root(source)
         return [root] if root.is_file() else sorted(root.rglob("*.py"))
     files = [source.path] if not source.is_package else sorted(source.root.rglob("*.py"))
-    for helper in sorted(helper_imports(source)):
+    for helper in sorted(helpers if helpers is not None else helper_imports(source)):
         module = plugins_dir / f"{helper}.py"
         package = plugins_dir / helper
         if module.is_file():
@@ -35,14 +36,23 @@ def _files(plugins_dir: Path, source: PluginSource) -> list[Path]:
     return files
 
 
-def source_digest(plugins_dir: Path, source: PluginSource, plugin_config: PluginConfig) -> str:
-    """Twelve hex digits over the plugin's files, the helpers it imports, and its section."""
+def source_digest(
+    plugins_dir: Path,
+    source: PluginSource,
+    plugin_config: PluginConfig,
+    helpers: Iterable[str] | None = None,
+) -> str:
+    """Twelve hex digits over the plugin's files, the helpers it imports, and its section.
+
+    ``helpers`` are the ``_helper`` modules the plugin imports, when an import
+    just found them; otherwise its source is read for them.
+    """
     digest = hashlib.sha256(repr((plugin_config.name, plugin_config.enabled)).encode())
     digest.update(repr(sorted(plugin_config.params.items())).encode())
     digest.update(repr((plugin_config.route_path, plugin_config.auth_type)).encode())
     # A packaged plugin's files are named from its top-level package's folder.
     base = plugins_dir if source.distribution is None else package_root(source).parent
-    for path in _files(plugins_dir, source):
+    for path in _files(plugins_dir, source, helpers):
         digest.update(str(path.relative_to(base)).encode())
         try:
             digest.update(path.read_bytes())

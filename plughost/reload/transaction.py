@@ -166,7 +166,6 @@ class LoadTransaction:
             )
             return LoadResult(name, False, staged.error, staged.seconds)
         staged.source = source
-        staged.digest = source_digest(self.config.plugins_dir, source, plugin_config)
         try:
             staged.version = await build_version(
                 self.host, plugin_config, source, staged.before.version + 1, in_thread=in_thread
@@ -175,6 +174,10 @@ class LoadTransaction:
             staged.error = error
         except Exception as error:  # pragma: no cover - build_version wraps what it can
             staged.error = PluginError(describe(error), plugin=name)
+        else:
+            staged.digest = source_digest(
+                self.config.plugins_dir, source, plugin_config, staged.version.imported.helpers
+            )
         return LoadResult(name, staged.error is None, staged.error, staged.seconds)
 
     def version(self, name: str) -> PluginVersion | None:
