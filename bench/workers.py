@@ -108,7 +108,7 @@ class Connection:
             assert self.reader is not None
             self.writer.write(
                 f"{method} {path} HTTP/1.1\r\nHost: {LOOPBACK}:{self.port}\r\n"
-                "Content-Length: 0\r\n\r\n".encode()
+                "X-Plughost-Reload: 1\r\nContent-Length: 0\r\n\r\n".encode()
             )
             head = await self.reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")

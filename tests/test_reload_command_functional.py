@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from _workers import free_port, run_cli, serve_workers
 
-from plughost.testing import ProjectFactory
+from plughost.testing import ClientFactory, ProjectFactory
 from plughost.workers.merge import merge_documents
 
 WHO = """
@@ -65,3 +65,17 @@ def test_merged_status_flags_workers_serving_different_versions() -> None:
     differ = merge_documents({1: document(2, "bb"), 2: document(1, "aa")})
     assert differ["plugins"]["who"]["mismatch"] is True
     assert differ["plugins"]["who"]["workers"]["2"]["digest"] == "aa"
+
+
+async def test_the_reload_endpoint_refuses_a_request_a_web_page_could_send(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    client = await plughost_client(plughost_project({"who": WHO.format(version="v1")}))
+    # A cross-site form post carries no custom header.
+    resp = await client.post("/_plughost/reload", data={"x": "1"})
+    assert resp.status == 400
+    assert "X-Plughost-Reload" in (await resp.json())["error"]
+    resp = await client.post("/_plughost/reload", headers={"X-Plughost-Reload": "1"})
+    assert resp.status == 200
+    report = await resp.json()
+    assert report["ok"] is True and report["plugins"] == []

@@ -33,7 +33,8 @@ def request_reload(config: Config, *, port: int | None, timeout: float) -> dict[
     url = server_url(config, RELOAD_PATH).replace(f":{default_port}", f":{port}")
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        connection.request("POST", RELOAD_PATH, headers={"Accept": "application/json"})
+        headers = {"Accept": "application/json", "X-Plughost-Reload": "1"}
+        connection.request("POST", RELOAD_PATH, headers=headers)
         response = connection.getresponse()
         body = response.read()
     except OSError as error:

@@ -23,8 +23,10 @@ from .change import ChangeRequest, apply_change
 if TYPE_CHECKING:
     from ..host import Host
 
-__all__ = ["APPLIED", "Deploy", "add_reload_route", "reload_in_process", "report"]
+__all__ = ["APPLIED", "RELOAD_HEADER", "Deploy", "add_reload_route", "reload_in_process", "report"]
 
+#: the header ``plughost reload`` sends with its request
+RELOAD_HEADER: Final = "X-Plughost-Reload"
 #: the outcomes that are not failures
 APPLIED: Final = ("reloaded", "loaded", "unloaded")
 #: applies a change and returns the report ``plughost reload`` prints
@@ -71,4 +73,8 @@ def add_reload_route(host: Host, deploy: Deploy | None = None) -> None:
     async def reload(request: web.BaseRequest) -> web.StreamResponse:
         if not status_allowed(host, request):
             return error_response(403, "the reload endpoint answers loopback clients only")
+        if request.headers.get(RELOAD_HEADER) != "1":
+            # A page in a browser cannot send this header to another origin without
+            # a preflight, which this endpoint never answers: no cross-site reloads.
+            return error_response(400, f"send the header {RELOAD_HEADER}: 1 (plughost reload does)")
         return json_response(await apply(ChangeRequest(everything=True)))
