@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 from _workers import free_port, run_cli, serve_workers
 
+from plughost.config import parse_config
+from plughost.errors import ConfigError
 from plughost.testing import ClientFactory, ProjectFactory
 from plughost.workers.merge import merge_documents
 
@@ -79,3 +86,20 @@ async def test_the_reload_endpoint_refuses_a_request_a_web_page_could_send(
     assert resp.status == 200
     report = await resp.json()
     assert report["ok"] is True and report["plugins"] == []
+
+
+def test_one_process_imports_no_gunicorn() -> None:
+    probe = (
+        "import sys\n"
+        "import plughost.server, plughost.reload.deploy, plughost.workers.arbiter\n"
+        "print('gunicorn' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "False"
+
+
+def test_workers_below_one_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="server.workers: expected at least 1"):
+        parse_config("[server]\nworkers = 0", tmp_path / "plughost.toml")
