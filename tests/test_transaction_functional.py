@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+from plughost.errors import ConfigError
 from plughost.host import PluginState
+from plughost.reload.change import ChangeRequest, apply_change
 from plughost.testing import ClientFactory, ProjectFactory, host_of
 
 
@@ -95,3 +99,31 @@ async def test_a_transaction_left_by_an_exception_aborts(
     # The lock is free again.
     assert (await host.load("a")).ok
     assert await (await client.get("/a")).text() == "a2"
+
+
+async def test_a_config_edit_applies_as_one_change(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    greet = """
+import plughost
+
+def setup(host):
+    host.route("/a")(lambda: host.params.get("word", "none"))
+"""
+    project = plughost_project({"a": greet, "b": _plugin("/b", "b1")})
+    client = await plughost_client(project)
+    host = host_of(client)
+    text = project.config_path.read_text()
+    text = text.replace("[plugins.b]\nenabled = true", "[plugins.b]\nenabled = false")
+    project.config_path.write_text(text + '\n[plugins.a.params]\nword = "hi"\n')
+    outcomes = await apply_change(host, ChangeRequest(everything=True))
+    assert sorted((o.name, o.outcome) for o in outcomes) == [("a", "reloaded"), ("b", "unloaded")]
+    assert await (await client.get("/a")).text() == "hi"
+    assert (await client.get("/b")).status == 404
+    assert host.status()["b"].state is PluginState.DISABLED
+
+    # A config that does not parse changes nothing.
+    project.config_path.write_text("[plugins.a\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        await apply_change(host, ChangeRequest(everything=True))
+    assert await (await client.get("/a")).text() == "hi"
