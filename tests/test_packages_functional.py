@@ -400,7 +400,8 @@ async def test_plughost_reload_serves_a_reinstalled_package(
         pip_install("--target", str(site_dir), "--upgrade", str(source))
         # Not watched: the new version serves once `plughost reload` asks for it.
         assert await (await client.get("/shout", params={"text": "hi"})).json() == {"shout": "HI!"}
-        report = await (await client.post("/_plughost/reload")).json()
+        reload = await client.post("/_plughost/reload", headers={"X-Plughost-Reload": "1"})
+        report = await reload.json()
         assert report["ok"], report
         assert [p["name"] for p in report["plugins"]] == ["shout"]
         assert await (await client.get("/shout", params={"text": "hi"})).json() == {"shout": "Hi!"}
