@@ -102,6 +102,8 @@ def _checked_runner(hook: str) -> Callable[[_Stage, Context], Any]:
 
 
 _Step = Callable[[Context], Awaitable[None]]
+#: a step that returns None when its hooks all ran synchronously, else what to await
+_Quick = Callable[[Context], Awaitable[None] | None]
 
 
 def _step(stage: _Stage, runner: Callable[[_Stage, Context], Awaitable[None]]) -> _Step | None:
@@ -113,7 +115,29 @@ def _step(stage: _Stage, runner: Callable[[_Stage, Context], Awaitable[None]]) -
     return functools.partial(runner, stage)
 
 
-def _sequence(*steps: _Step | None) -> _Step | None:
+def _quick(stage: _Stage, runner: Callable[[_Stage, Context], Awaitable[None]]) -> _Quick | None:
+    """As :func:`_step`, but a stage of ``def`` hooks runs as a plain call: no coroutine
+    per stage per request, which is most of what a no-op hook costs."""
+    if stage and runner is _run and not any(is_async for _, _, is_async in stage):
+        return functools.partial(_run_sync, stage)
+    return _step(stage, runner)
+
+
+def _run_sync(stage: _Stage, context: Context) -> Awaitable[None] | None:
+    for index, (_, function, _) in enumerate(stage):
+        result = function(context)
+        # An async hook behind a plain decorator looks sync: await what it returns.
+        if result is not None and inspect.isawaitable(result):
+            return _resume(result, stage[index + 1 :], context)
+    return None
+
+
+async def _resume(pending: Awaitable[Any], rest: _Stage, context: Context) -> None:
+    await pending
+    await _run(rest, context)
+
+
+def _sequence(*steps: _Quick | None) -> _Quick | None:
     """One step running the given ones in order (Micron's input hooks after process_input)."""
     present = [step for step in steps if step is not None]
     if len(present) <= 1:
@@ -121,7 +145,9 @@ def _sequence(*steps: _Step | None) -> _Step | None:
 
     async def run_in_order(context: Context) -> None:
         for step in present:
-            await step(context)
+            pending = step(context)
+            if pending is not None:
+                await pending
 
     return run_in_order
 
@@ -132,7 +158,8 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
     if not debug and not route.sync_wrapped and _defaults_only(stages):
         return _direct(route)
     runners = {name: (_checked_runner(name) if debug else _run) for name in STAGE_NAMES}
-    steps = {name: _step(stages[name], runners[name]) for name in STAGE_NAMES}
+    steps = {name: _quick(stages[name], runners[name]) for name in STAGE_NAMES}
+    singles = {name: _step(stages[name], runners[name]) for name in SINGLE_HOOKS}
     start, check, after_check = (
         steps["start_request"],
         steps["check_access"],
@@ -142,7 +169,11 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
         steps["process_input"], steps["normalize_input"], steps["validate_input"]
     )
     process_output = steps["process_output"]
-    read, call, create = steps["read_input"], steps["call_function"], steps["create_response"]
+    read, call, create = (
+        singles["read_input"],
+        singles["call_function"],
+        singles["create_response"],
+    )
     # The default hooks provide every [single] hook, so these stages are never empty.
     assert read is not None and call is not None and create is not None
     if route.sync_wrapped:
@@ -153,23 +184,42 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
     where = repr(route)
     context_class = CheckedContext if debug else Context
     run_errors, run_end = runners["process_error"], runners["end_request"]
+    quick_end = run_end is _run and not any(is_async for _, _, is_async in end)
+
+    # The host's own single hooks, run inline rather than as one coroutine each.
+    default_read = read is _DEFAULTS["read_input"]
+    default_call = call is _DEFAULTS["call_function"] and not route.sync_wrapped
+    default_create = create is _DEFAULTS["create_response"]
+    chain, plugin = route.call, route.plugin
 
     async def handle(request: BaseRequest, match: AbstractMatchInfo) -> StreamResponse:
         context = context_class(request, route, match)  # type: ignore[arg-type]
         try:
-            if start is not None:
-                await start(context)
-            if check is not None:
-                await check(context)
-            if after_check is not None:
-                await after_check(context)
-            await read(context)
-            if process_input is not None:
-                await process_input(context)
-            await call(context)
-            if process_output is not None:
-                await process_output(context)
-            await create(context)
+            if start is not None and (pending := start(context)) is not None:
+                await pending
+            if check is not None and (pending := check(context)) is not None:
+                await pending
+            if after_check is not None and (pending := after_check(context)) is not None:
+                await pending
+            if default_read:
+                if not request.query_string and not match and request.method not in BODY_METHODS:
+                    context.input = {"request_headers": request.headers}
+                else:
+                    context.input = await read_input(request, match)  # type: ignore[arg-type]
+            else:
+                await read(context)
+            if process_input is not None and (pending := process_input(context)) is not None:
+                await pending
+            if default_call:
+                context.output = await chain(**arguments(route, context.input, request))
+            else:
+                await call(context)
+            if process_output is not None and (pending := process_output(context)) is not None:
+                await pending
+            if default_create:
+                context.response = to_response(context.output, plugin)
+            else:
+                await create(context)
         except Exception as error:
             context.error = error
             context.response = None
@@ -194,11 +244,16 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
             )
         if process_response is not None:
             try:
-                await process_response(context)
+                if (pending := process_response(context)) is not None:
+                    await pending
             except Exception as error:
                 context.response = exception_response(error, debug=debug, where=where)
         if end:
-            await _guarded(run_end, end, context, where, "end_request")
+            if quick_end:
+                if (pending := _guarded_sync(end, context, where)) is not None:
+                    await pending
+            else:
+                await _guarded(run_end, end, context, where, "end_request")
         return context.response
 
     return handle
@@ -249,6 +304,31 @@ def _direct(route: Route) -> Handler:
             return exception_response(error, debug=False, where=where)
 
     return handle
+
+
+def _guarded_sync(stage: _Stage, context: Context, where: str) -> Awaitable[None] | None:
+    """:func:`_guarded` for end_request hooks that are all ``def``: plain calls. Returns
+    what is left to await when one returned an awaitable (an async hook behind a
+    plain decorator)."""
+    for index, (label, function, _) in enumerate(stage):
+        try:
+            result = function(context)
+        except Exception:
+            logger.exception("%s: %s hook of %r raised", where, "end_request", label)
+            continue
+        if result is not None and inspect.isawaitable(result):
+            return _finish_end(result, label, stage[index + 1 :], context, where)
+    return None
+
+
+async def _finish_end(
+    pending: Awaitable[Any], label: str, rest: _Stage, context: Context, where: str
+) -> None:
+    try:
+        await pending
+    except Exception:
+        logger.exception("%s: %s hook of %r raised", where, "end_request", label)
+    await _guarded(_run, rest, context, where, "end_request")
 
 
 async def _guarded(
