@@ -183,3 +183,24 @@ async def test_an_emptied_file_never_loads(
     assert not result.ok
     assert "the file is empty" in str(result.error)
     assert await (await client.get("/v")).json() == {"v": 1}
+
+
+NONE_AUTH = """
+import plughost
+
+@plughost.route("/open", method=["GET", "POST"], auth="none")
+async def open_route(**kwargs):
+    return sorted(k for k in kwargs if k != "request_headers")
+"""
+
+
+async def test_a_route_with_auth_none_needs_no_key_and_never_sees_one(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    client = await plughost_client(
+        plughost_project({"o": NONE_AUTH}, config='[auth]\napikey = "k1"\n')
+    )
+    resp = await client.get("/open")
+    assert (resp.status, await resp.json()) == (200, [])
+    resp = await client.post("/open", data={"apikey": "whatever", "a": "1"})
+    assert (resp.status, await resp.json()) == (200, ["a"])

@@ -57,6 +57,7 @@ AREAS = {
     "reload": [
         "tests/test_promises_functional.py",
         "tests/test_symlinks_functional.py",
+        "tests/test_staged_import_functional.py",
         "tests/test_transaction_functional.py",
         "tests/test_plugins_functional.py",
         "tests/test_reload_functional.py",
