@@ -1,7 +1,8 @@
 """Several worker processes on gunicorn, and one reload for all of them.
 
 - ``arbiter``: ``plughost run --workers N``: gunicorn's arbiter with aiohttp's
-  worker class, and the coordinator in a thread beside it;
+  worker class, and the coordinator's process beside it;
+- ``service``: that process: the coordinator, the start-up table, the watcher;
 - ``worker``: what runs in each worker: a host, its server, and its membership;
 - ``channel``: JSON messages over a local socket, requests and replies both ways;
 - ``coordinator``: prepares a change in every worker, then commits or aborts it
