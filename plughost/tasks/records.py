@@ -12,10 +12,14 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from typing import Final
 
 from .info import TaskInfo
 
 __all__ = ["MemoryRecords", "SyncRecords", "TaskRecords"]
+
+#: seconds between the memory store's sweeps of expired tasks
+_SWEEP: Final = 1.0
 
 
 class TaskRecords(ABC):
@@ -90,6 +94,9 @@ class MemoryRecords(SyncRecords):
     def __init__(self, *, max_results: int = 100, ttl: float = 86400.0) -> None:
         super().__init__(max_results=max_results, ttl=ttl)
         self._infos: dict[str, OrderedDict[str, tuple[TaskInfo, float]]] = {}
+        #: each plugin's finished task ids, oldest first
+        self._finished: dict[str, OrderedDict[str, None]] = {}
+        self._swept = 0.0
         # Sync handlers start and read tasks from worker threads.
         self._lock = threading.Lock()
 
@@ -98,15 +105,23 @@ class MemoryRecords(SyncRecords):
         with self._lock:
             infos = self._infos.setdefault(info.plugin, OrderedDict())
             infos[info.id] = (info, now + self.ttl)
-            if info.finished_at is not None:
-                self._evict(infos, now)
+            if info.finished_at is None:
+                return
+            finished = self._finished.setdefault(info.plugin, OrderedDict())
+            finished[info.id] = None
+            while len(finished) > self.max_results:
+                infos.pop(finished.popitem(last=False)[0], None)
+            # Expired tasks are never answered; dropping them is a sweep now and then.
+            if now - self._swept > _SWEEP:
+                self._swept = now
+                self._sweep(now)
 
-    def _evict(self, infos: OrderedDict[str, tuple[TaskInfo, float]], now: float) -> None:
-        for task_id in [i for i, (_, expires) in infos.items() if expires <= now]:
-            del infos[task_id]
-        finished = [i for i, (info, _) in infos.items() if info.finished_at is not None]
-        for task_id in finished[: max(0, len(finished) - self.max_results)]:
-            del infos[task_id]
+    def _sweep(self, now: float) -> None:
+        for plugin, infos in self._infos.items():
+            finished: dict[str, None] = self._finished.get(plugin) or {}
+            for task_id in [i for i, (_, expires) in infos.items() if expires <= now]:
+                del infos[task_id]
+                finished.pop(task_id, None)
 
     def load_now(self, plugin: str, task_id: str) -> TaskInfo | None:
         with self._lock:
