@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .config import Config
 from .devpage.routes import add_devpage
+from .errors import PlughostError
 from .host import Host
 from .reload.deploy import Deploy, add_reload_route
 from .request.entry import build_server
@@ -125,7 +126,13 @@ async def _serve(
             await watcher.start()
         await runner.setup()
         site = web.TCPSite(runner, bind, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            raise PlughostError(
+                f"cannot listen on {bind}:{port}: {error.strerror or error}",
+                hint="another server may hold the port: choose one with --port or [server] port",
+            ) from None
         print_summary(plughost, server_url(bind, port), reload=reload)
         await stop.wait()
     finally:

@@ -6,6 +6,7 @@ from typing import Final
 
 __all__ = [
     "EVENTS_PATH",
+    "HOST_PATHS",
     "PAGE_PATH",
     "RELOAD_PATH",
     "STATIC_PATH",
@@ -14,7 +15,9 @@ __all__ = [
     "server_url",
 ]
 
-#: the host's own status endpoint; plugins cannot claim it
+#: where the host's own pages live; plugins cannot claim them, and CORS never shares them
+HOST_PATHS: Final = "/_plughost"
+#: the host's own status endpoint
 STATUS_PATH: Final = "/_plughost/status"
 #: the live page in the browser, and what it reads
 PAGE_PATH: Final = "/_plughost/"

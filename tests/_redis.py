@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -26,7 +27,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``redis://127.0.0.1:PORT/0`` of a redis-server started for this test session."""
     executable = shutil.which("redis-server")
     if executable is None:
-        pytest.fail("redis-server is not installed (Debian: apt-get install redis-server)")
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the Redis tests: install redis-server")
+        pytest.skip("needs redis-server (Debian: apt-get install redis-server)")
     folder: Path = tmp_path_factory.mktemp("redis")
     port = _free_port()
     server = subprocess.Popen(

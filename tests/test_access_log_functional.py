@@ -67,3 +67,16 @@ async def test_query_keys_are_redacted_in_the_access_log(
             assert spelling not in line
     if key_accepted and unquote(query.split("=")[0]) == "apikey":
         assert status == 200
+
+
+async def test_a_key_in_the_referer_is_redacted_in_the_access_log(
+    plughost_project: Any, plughost_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = await plughost_client(plughost_project({"vault": OPEN}))
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        for referer in (f"https://app.example/?api%6Bey={KEY}", f"http://[bad/?apikey={KEY}"):
+            await client.get("/secret", headers={"Referer": referer})
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert len(lines) == 2
+    assert "https://app.example/?apikey=%3Credacted%3E" in lines[0]
+    assert all(KEY not in line for line in lines)

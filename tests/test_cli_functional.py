@@ -145,3 +145,18 @@ def test_scaffold_enable_run_and_test(tmp_path: Path) -> None:
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "1 passed" in tests.stdout
+
+
+def test_run_on_a_port_in_use_says_so(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    assert run("init", str(site), cwd=tmp_path).returncode == 0
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run(
+            "--config", str(site / "plughost.toml"), "run", "--port", str(port), cwd=tmp_path
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -2,8 +2,9 @@
 
 ``plughost reload`` posts here. With one process the server applies the change
 itself; with workers, the worker that receives the request asks the
-coordinator, which applies it in every worker. Only loopback clients, or a
-client with the global API key in a header, may ask (as for the status page).
+coordinator, which applies it in every worker. Only a client on this machine may
+ask (a loopback peer naming a loopback host, through no proxy): never by API key,
+which is handed to API clients, and whatever ``[server] status`` says.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from ..errors import ConfigError
 from ..request.responses import error_response, json_response
-from ..request.status import status_allowed
+from ..request.status import is_local_request
 from ..urls import RELOAD_PATH
 from .change import ChangeRequest, apply_change
 
@@ -71,10 +72,10 @@ def add_reload_route(host: Host, deploy: Deploy | None = None) -> None:
 
     @host.route(RELOAD_PATH, method="POST", skip=True)
     async def reload(request: web.BaseRequest) -> web.StreamResponse:
-        if not status_allowed(host, request):
-            return error_response(403, "the reload endpoint answers loopback clients only")
+        if not is_local_request(request.remote, request.host, request.headers):
+            return error_response(403, "the reload endpoint answers clients on this machine only")
         if request.headers.get(RELOAD_HEADER) != "1":
-            # A page in a browser cannot send this header to another origin without
-            # a preflight, which this endpoint never answers: no cross-site reloads.
+            # A page in a browser cannot send this header to another origin without a
+            # preflight, which CORS refuses for the host's own paths: no cross-site reloads.
             return error_response(400, f"send the header {RELOAD_HEADER}: 1 (plughost reload does)")
         return json_response(await apply(ChangeRequest(everything=True)))

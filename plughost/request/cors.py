@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 
+from ..urls import HOST_PATHS
 from .hooks import HookFunction, HookSet
 from .responses import error_response
 
@@ -21,7 +22,11 @@ _WILDCARD: Final = "*"
 
 
 class Cors:
-    """Adds CORS headers for origins on the list; answers preflight requests."""
+    """Adds CORS headers for origins on the list; answers preflight requests.
+
+    The host's own pages (``/_plughost/...``: status, live page, reload) are never
+    shared with another origin, whatever the list says.
+    """
 
     def __init__(self, config: CorsConfig) -> None:
         self.config = config
@@ -53,6 +58,8 @@ class Cors:
         to requests without one included, so a shared cache never serves one origin's
         answer to another.
         """
+        if request.path.startswith(HOST_PATHS):
+            return
         out = response.headers
         vary = out.get("Vary")
         if not vary:
@@ -79,6 +86,8 @@ class Cors:
     def preflight(self, request: BaseRequest, *, exists: bool = True) -> web.Response:
         """204 with the allowed methods and headers; 403 for an origin or method not
         allowed; 404 when no route answers at the path (``exists`` is False)."""
+        if request.path.startswith(HOST_PATHS):
+            return web.Response(status=403, text="the host's own pages answer no other origin")
         allowed = self.allow_origin(request.headers.get("Origin"))
         method = request.headers.get("Access-Control-Request-Method", "").upper()
         if not exists:

@@ -9,13 +9,14 @@ its current :class:`~plughost.request.table.RouteTable` snapshot.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 from aiohttp.streams import StreamReader
 from aiohttp.web_log import AccessLogger
 from aiohttp.web_urldispatcher import MatchInfoError
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ..errors import HTTPError
@@ -36,22 +37,43 @@ class RedactingAccessLogger(AccessLogger):
     """aiohttp's access logger, with any ``apikey`` query value blanked out.
 
     It redacts what the key lookup sees: the decoded query, so ``?api%6Bey=KEY``
-    is redacted as well as ``?apikey=KEY`` (in any letter case).
+    is redacted as well as ``?apikey=KEY`` (in any letter case), in the request
+    line and in the ``Referer`` the default format logs too.
     """
 
     def log(self, request: BaseRequest, response: web.StreamResponse, time: float) -> None:
-        if request.query_string and any(k.lower() == KEY_ARGUMENT for k in request.query):
-            request = _RedactedRequest(request, _redacted(request))  # type: ignore[assignment]
+        path_qs = None
+        if request.query_string and _holds_key(request.query):
+            path_qs = _redacted(URL(request.raw_path, encoded=True))
+        referer = request.headers.get("Referer")
+        clean_referer = _redacted_referer(referer) if referer else None
+        if path_qs is not None or clean_referer != referer:
+            request = _RedactedRequest(request, path_qs, clean_referer)  # type: ignore[assignment]
         super().log(request, response, time)
 
 
-def _redacted(request: BaseRequest) -> str:
-    """The request's path and query, every value of an ``apikey`` argument replaced."""
+def _holds_key(query: Mapping[str, str]) -> bool:
+    return any(key.lower() == KEY_ARGUMENT for key in query)
+
+
+def _redacted(url: URL) -> str:
+    """``url``'s path and query, every value of an ``apikey`` argument replaced."""
     query = [
         (key, _REDACTED if key.lower() == KEY_ARGUMENT else value)
-        for key, value in request.query.items()
+        for key, value in url.query.items()
     ]
-    return str(URL(request.raw_path.partition("?")[0], encoded=True).with_query(query))
+    return str(url.with_query(query))
+
+
+def _redacted_referer(referer: str) -> str:
+    """A Referer with any ``apikey`` value replaced; one that cannot be parsed, whole."""
+    try:
+        url = URL(referer)
+        if not _holds_key(url.query):
+            return referer
+        return _redacted(url)
+    except (ValueError, TypeError):
+        return _REDACTED
 
 
 class _RedactedRequest:
@@ -61,10 +83,14 @@ class _RedactedRequest:
     whose body has been read.
     """
 
-    def __init__(self, request: BaseRequest, path_qs: str) -> None:
+    def __init__(self, request: BaseRequest, path_qs: str | None, referer: str | None) -> None:
         self._request = request
-        self.path_qs = path_qs
-        self.rel_url = URL(path_qs)
+        self.path_qs = request.path_qs if path_qs is None else path_qs
+        self.rel_url = request.rel_url if path_qs is None else URL(path_qs)
+        headers = CIMultiDict(request.headers)
+        if referer is not None:
+            headers["Referer"] = referer
+        self.headers = CIMultiDictProxy(headers)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._request, name)
