@@ -247,3 +247,24 @@ def test_check_warns_about_a_misspelt_hook_and_passes(plughost_project: ProjectF
     data = json.loads(invoke(project, "check", "--json").stdout)
     assert data["ok"] is True
     assert data["warnings"] == [{"plugin": "audit", "message": warning}]
+
+
+ROUTE_ONLY = """
+import plughost
+
+@plughost.route("/echo")
+async def echo(word: str = ""):
+    return {"word": word}
+"""
+
+
+def test_check_warns_that_auth_type_does_not_protect_route_functions(
+    plughost_project: ProjectFactory,
+) -> None:
+    project: Project = plughost_project({"echo": ROUTE_ONLY}, config='[auth]\napikey = "k"\n')
+    text = project.config_path.read_text()
+    project.write_config(text.replace("[plugins.echo]\n", '[plugins.echo]\nauth_type = "global"\n'))
+    result = invoke(project, "check")
+    assert result.exit_code == 0, result.output
+    assert "auth_type = 'global' protects BasePlugin endpoints only" in result.stderr
+    assert "@plughost.route(..., auth='global')" in result.stderr

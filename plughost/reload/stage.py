@@ -104,8 +104,15 @@ async def build_version(
     try:
         module = imported.module
         handle.params = _params(module, plugin_config, host)
-        for endpoint in _collect(module, handle):
+        endpoints = _collect(module, handle)
+        for endpoint in endpoints:
             await mount_endpoint(endpoint, handle, plugin_config, host, source)
+        if plugin_config.auth_type != "none" and not endpoints:
+            handle.warn(
+                f"auth_type = {plugin_config.auth_type!r} protects BasePlugin endpoints only, "
+                "and this plugin has none; protect a route with "
+                f"@plughost.route(..., auth={plugin_config.auth_type!r})"
+            )
         setup = getattr(module, "setup", None)
         if callable(setup):
             try:
