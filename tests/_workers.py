@@ -108,10 +108,15 @@ async def serve_workers(
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            await asyncio.to_thread(process.wait, 30)
+            code = await asyncio.to_thread(process.wait, 30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(10)
+            raise AssertionError(f"the server did not stop on SIGTERM:\n{server.text()}") from None
+    # A graceful stop: every worker and the coordinator exited, and so did the arbiter.
+    assert code == 0, server.text()
+    if workers > 1:
+        assert "Shutting down: Master" in server.text()
 
 
 async def run_cli(*args: str) -> tuple[int, str]:
