@@ -30,7 +30,7 @@ from .request.hooks import HookFunction, HookSet
 from .request.routes import Route, RouteSpec, Wrapper
 from .request.table import RouteTable
 from .sources import Sources
-from .tasks import TaskStore, open_records
+from .tasks import SyncRecords, TaskStore, open_records
 from .typedefs import Handler, Inflight
 
 __all__ = ["Host", "LoadResult", "PluginState", "PluginStatus"]
@@ -219,8 +219,9 @@ class Host:
 
     @property
     def sync_to_thread(self) -> bool:
-        """``[server] sync_to_thread``: every sync endpoint runs in a worker thread."""
-        return self.config.server.sync_to_thread
+        """Whether every sync endpoint runs in a worker thread: ``[server] sync_to_thread``,
+        or a task store that a sync handler can only wait for from a thread (Redis)."""
+        return self.config.server.sync_to_thread or not isinstance(self.tasks.records, SyncRecords)
 
     @property
     def hook_sets(self) -> tuple[HookSet, ...]:

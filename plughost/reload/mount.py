@@ -98,7 +98,7 @@ async def mount_endpoint(
     }
 
     def sync_to_thread() -> bool:
-        return host.config.server.sync_to_thread
+        return host.sync_to_thread
 
     binding = EndpointBinding(
         plugin=name, keys=keys, trusted_proxies=trusted_proxies, sync_to_thread=sync_to_thread
