@@ -29,8 +29,9 @@ from .coordinator import Coordinator
 __all__ = ["main"]
 
 logger: Final = logging.getLogger("plughost.workers")
-#: the watcher's debounce, in ms, as with one process
+#: the watcher's debounce and step, in ms, as with one process (see ``Reloader``)
 DEBOUNCE: Final = 1600
+STEP: Final = 2
 
 
 class Service:
@@ -90,7 +91,7 @@ class Service:
                 path,
                 watch_filter=watch_filter,
                 debounce=DEBOUNCE,
-                step=10,
+                step=STEP,
                 stop_event=stop,
                 recursive=recursive,
                 rust_timeout=200,
@@ -104,7 +105,7 @@ class Service:
             asyncio.create_task(watch(config.path.parent, False)),
         ]
         # The source of editable packaged plugins, as the one-process reloader watches it.
-        packages = PackageWatch(queue.put_nowait, debounce=DEBOUNCE, step=10)
+        packages = PackageWatch(queue.put_nowait, debounce=DEBOUNCE, step=STEP)
         try:
             await packages.sync(editable_roots(config, Sources.scan(config.plugins_dir)))
             while True:
