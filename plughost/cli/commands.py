@@ -304,7 +304,7 @@ def run(
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
-    default=120.0,
+    default=150.0,
     show_default=True,
     help="Seconds to wait for the server.",
 )

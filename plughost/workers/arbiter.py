@@ -64,7 +64,7 @@ def serve_workers(
         "worker_class": "aiohttp.GunicornWebWorker",
         "proc_name": "plughost",
         "keepalive": max(1, int(config.server.keepalive_timeout)),
-        "graceful_timeout": int(config.server.drain_timeout + config.server.task_grace) + 5,
+        "graceful_timeout": max(1, round(config.server.shutdown_timeout)),
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "info",

@@ -22,6 +22,16 @@ logger: Final = logging.getLogger("plughost.workers")
 LIMIT: Final = 64 * 1024 * 1024
 
 Message = dict[str, Any]
+
+# The two phases' bounds, in one place: a prepared worker waits for the decision longer
+# than the coordinator waits for the slowest worker to prepare, so a quick worker never
+# aborts on its own while the others commit.
+#: seconds the coordinator gives every worker to prepare a change
+PREPARE_TIMEOUT: Final = 60.0
+#: seconds it gives every worker to commit or abort
+DECIDE_TIMEOUT: Final = 30.0
+#: seconds a prepared worker waits for the coordinator's decision before it aborts
+DECISION_TIMEOUT: Final = PREPARE_TIMEOUT + DECIDE_TIMEOUT
 Handler = Callable[[Message], Awaitable[Message]]
 
 

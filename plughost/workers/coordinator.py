@@ -21,16 +21,12 @@ from typing import Any, Final
 
 from ..config import Config
 from ..reload.change import ChangeRequest, failed_reason
-from .channel import LIMIT, Channel, ChannelClosed
+from .channel import DECIDE_TIMEOUT, LIMIT, PREPARE_TIMEOUT, Channel, ChannelClosed
 from .merge import merge_documents
 
 __all__ = ["Coordinator"]
 
 logger: Final = logging.getLogger("plughost.workers")
-#: seconds every worker gets to prepare a change
-PREPARE_TIMEOUT: Final = 300.0
-#: seconds every worker gets to commit or abort
-DECIDE_TIMEOUT: Final = 60.0
 
 Message = dict[str, Any]
 
@@ -166,6 +162,14 @@ class Coordinator:
             if failures and not plugins:
                 pid, (_, first) = next(iter(failures.items()))
                 error = f"worker {pid}: {first}"
+            elif decision:
+                # A worker that did not commit (it exited, or gave up waiting) now serves
+                # another version than the rest: say so, never report success.
+                for pid in pids:
+                    if not done[pid].get("ok"):
+                        cause = done[pid].get("error") or "it aborted"
+                        error = f"worker {pid} did not commit: {cause}"
+                        break
             report = _report(self.config, plugins, error, pids, skew)
             _log(report, time.perf_counter() - started)
             return report

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..errors import ConfigError, HTTPError
 from ..reload.change import ChangeRequest, outcomes, read_config, stage_change
 from ..request.status import status_document
-from .channel import LIMIT, Channel, ChannelClosed
+from .channel import DECISION_TIMEOUT, LIMIT, Channel, ChannelClosed
 
 if TYPE_CHECKING:
     from ..host import Host
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["Member"]
 
 logger: Final = logging.getLogger("plughost.workers")
-#: seconds a prepared worker waits for the coordinator's decision before it aborts
-DECISION_TIMEOUT: Final = 120.0
 #: seconds a worker waits for the coordinator to apply a change it asked for
 DEPLOY_TIMEOUT: Final = 600.0
 #: seconds a worker waits for the merged status of every worker

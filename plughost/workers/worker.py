@@ -10,13 +10,15 @@ aiohttp application.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
 
 from aiohttp import web
 
-from ..config import Config
+from ..config import Config, load_config
+from ..errors import ConfigError
 from ..host import Host
 from ..request.entry import build_server
 from ..server import open_host
@@ -25,15 +27,14 @@ from .member import Member
 __all__ = ["HostRunner", "runner_factory"]
 
 logger: Final = logging.getLogger("plughost.workers")
-#: seconds requests in flight get when a worker stops
-SHUTDOWN_TIMEOUT: Final = 10.0
 
 
 class HostRunner(web.AppRunner):
     """An ``AppRunner`` serving a plughost host in this worker."""
 
     def __init__(self, config: Config, socket_path: str, access_log: bool) -> None:
-        super().__init__(web.Application(), shutdown_timeout=SHUTDOWN_TIMEOUT)
+        # aiohttp waits this long for handlers still running, then as long again.
+        super().__init__(web.Application(), shutdown_timeout=config.server.shutdown_timeout / 2)
         self.config: Final = config
         self.member: Final = Member(socket_path)
         self.host: Host | None = None
@@ -41,7 +42,17 @@ class HostRunner(web.AppRunner):
 
     async def _make_server(self) -> web.Server:
         member = self.member
-        self.host = host = await open_host(self.config, status=member.status, deploy=member.deploy)
+        # A worker gunicorn starts later (after a crash) loads what is on disk now,
+        # as the others have committed it; the start-up config if the file is broken.
+        try:
+            fresh = load_config(self.config.path)
+            # --workers N overrides the file, and picks the shared task store.
+            server = dataclasses.replace(fresh.server, workers=self.config.server.workers)
+            config = dataclasses.replace(fresh, server=server)
+        except ConfigError as error:
+            logger.error("%s; this worker starts with the config the server started with", error)
+            config = self.config
+        self.host = host = await open_host(config, status=member.status, deploy=member.deploy)
         await member.join(host)
         access = logging.getLogger("aiohttp.access") if self._access_log else None
         return build_server(host, access_log=access)
