@@ -22,9 +22,18 @@ from ..urls import RELOAD_PATH
 from .change import ChangeRequest, apply_change
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..host import Host
 
-__all__ = ["APPLIED", "RELOAD_HEADER", "Deploy", "add_reload_route", "reload_in_process", "report"]
+__all__ = [
+    "APPLIED",
+    "RELOAD_HEADER",
+    "Deploy",
+    "add_reload_route",
+    "reload_in_process",
+    "report",
+    "report_for",
+]
 
 #: the header ``plughost reload`` sends with its request
 RELOAD_HEADER: Final = "X-Plughost-Reload"
@@ -55,11 +64,22 @@ def report(
     skew_ms: float | None = None,
 ) -> dict[str, Any]:
     """The reload report ``plughost reload`` prints: one entry per plugin, and the workers."""
+    return report_for(host.config, plugins, error, workers, skew_ms)
+
+
+def report_for(
+    config: Config,
+    plugins: list[dict[str, Any]],
+    error: str | None = None,
+    workers: list[int] | None = None,
+    skew_ms: float | None = None,
+) -> dict[str, Any]:
+    """:func:`report` for a server of several workers, which has a config but no host."""
     ok = error is None and all(p["outcome"] in APPLIED for p in plugins)
     return {
         "ok": ok,
         "error": error,
-        "config": str(host.config.path),
+        "config": str(config.path),
         "workers": workers if workers is not None else [os.getpid()],
         "skew_ms": skew_ms,
         "plugins": plugins,

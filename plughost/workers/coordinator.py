@@ -21,6 +21,7 @@ from typing import Any, Final
 
 from ..config import Config
 from ..reload.change import ChangeRequest, failed_reason
+from ..reload.deploy import report_for
 from .channel import DECIDE_TIMEOUT, LIMIT, PREPARE_TIMEOUT, Channel, ChannelClosed
 from .merge import merge_documents
 
@@ -132,7 +133,7 @@ class Coordinator:
             started = time.perf_counter()
             members = dict(self.members)
             if not members:
-                return _report(self.config, [], "no worker is serving yet", [], None)
+                return report_for(self.config, [], "no worker is serving yet", [], None)
             change_id = next(self._ids)
             prepared = await self._ask(
                 members,
@@ -170,7 +171,7 @@ class Coordinator:
                         cause = done[pid].get("error") or "it aborted"
                         error = f"worker {pid} did not commit: {cause}"
                         break
-            report = _report(self.config, plugins, error, pids, skew)
+            report = report_for(self.config, plugins, error, pids, skew)
             _log(report, time.perf_counter() - started)
             return report
 
@@ -222,24 +223,6 @@ def _plugins(
         if entry.get("worker") is None:
             entry.update(outcome="failed", error=error, worker=pid)
     return entries
-
-
-def _report(
-    config: Config,
-    plugins: list[dict[str, Any]],
-    error: str | None,
-    pids: list[int],
-    skew: float | None,
-) -> dict[str, Any]:
-    applied = ("reloaded", "loaded", "unloaded")
-    return {
-        "ok": error is None and all(p["outcome"] in applied for p in plugins),
-        "error": error,
-        "config": str(config.path),
-        "workers": pids,
-        "skew_ms": skew,
-        "plugins": plugins,
-    }
 
 
 def _log(report: Mapping[str, Any], seconds: float) -> None:
