@@ -58,6 +58,7 @@ AREAS = {
         "tests/test_promises_functional.py",
         "tests/test_symlinks_functional.py",
         "tests/test_staged_import_functional.py",
+        "tests/test_partial_saves_functional.py",
         "tests/test_transaction_functional.py",
         "tests/test_plugins_functional.py",
         "tests/test_reload_functional.py",
@@ -322,6 +323,13 @@ MUTANTS = [
         "file read twice",
         unobservable="the file is compared with what was read once it ran, so a load whose "
         "bytes changed fails either way",
+    ),
+    Mutant(
+        "reload",
+        TRANSACTION,
+        "            if await _emptied_mid_save(staged):",
+        "            if False:",
+        "a half-saved file with no routes loads",
     ),
     Mutant(
         "reload",

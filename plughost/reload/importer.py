@@ -170,6 +170,18 @@ class ImportedPlugin:
     #: the sys.modules name this import owns, with everything under it; a
     #: packaged plugin owns its whole top-level package
     owns: str | None = None
+    #: the plugin file's (size, modification time in ns) as read and run
+    read_as: tuple[int, int] | None = None
+
+    def changed_on_disk(self) -> bool:
+        """True when the plugin file is no longer what this import read and ran."""
+        if self.read_as is None:
+            return False
+        try:
+            now = self.source.path.stat()
+        except OSError:
+            return True
+        return (now.st_size, now.st_mtime_ns) != self.read_as
 
     def rollback(self) -> None:
         """Put sys.modules back as it was before the import."""
@@ -250,7 +262,13 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
         raise
     previous = _owned(fullname)
     _publish_modules(staging, fullname)
-    return ImportedPlugin(source, module, previous, helper_imports(source))
+    return ImportedPlugin(
+        source,
+        module,
+        previous,
+        helper_imports(source),
+        read_as=(len(code), before.st_mtime_ns),
+    )
 
 
 def _import_packaged(source: PluginSource, fullname: str) -> ImportedPlugin:

@@ -17,6 +17,7 @@ everything that can fail happened in :meth:`stage` and :meth:`prepare`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
 from ..discovery import PluginSource
-from ..errors import PlughostError, PluginError
+from ..errors import PlughostError, PluginError, PluginImportError
 from ..handle import HostServices
 from ..sources import package_root
 from .digest import source_digest
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["LoadTransaction", "TransactionHost"]
 
 logger: Final = logging.getLogger("plughost.host")
+#: seconds to wait before looking again at a file that may be mid-save
+_SETTLE: Final = 0.25
 
 
 class TransactionHost(HostServices, Protocol):
@@ -175,6 +178,15 @@ class LoadTransaction:
         except Exception as error:  # pragma: no cover - build_version wraps what it can
             staged.error = PluginError(describe(error), plugin=name)
         else:
+            if await _emptied_mid_save(staged):
+                await _discard(staged)
+                staged.error = PluginImportError(
+                    "the file was being written while it loaded (it had routes, and this "
+                    "load has none); the rest of the save loads on its own",
+                    plugin=name,
+                    path=source.path,
+                )
+                return LoadResult(name, False, staged.error, staged.seconds)
             staged.digest = source_digest(
                 self.config.plugins_dir, source, plugin_config, staged.version.imported.helpers
             )
@@ -337,6 +349,22 @@ class LoadTransaction:
             error,
             short_traceback(error, self.config.plugins_dir, *staged.roots),
         )
+
+
+async def _emptied_mid_save(staged: _Staged) -> bool:
+    """True when a plugin that had routes loaded with none from a file still being written.
+
+    An editor saving in place truncates the file and writes it, perhaps in several
+    writes; a load that read part of it can run without error and declare nothing.
+    Only then, the file is looked at again a moment later.
+    """
+    version, previous = staged.version, staged.previous
+    if version is None or previous is None or not previous.handle.routes:
+        return False
+    if version.kind != "empty":
+        return False
+    await asyncio.sleep(_SETTLE)
+    return version.imported.changed_on_disk()
 
 
 async def _discard(staged: _Staged) -> None:
