@@ -34,6 +34,7 @@ __all__ = ["BINDING", "BasePlugin", "EndpointBinding", "PluginLogger", "plugin_l
 #: what the host adds to a BasePlugin's args; a request may not send them itself
 SUPPLIED_ARGS: Final = ("request", "request_headers", "client_ip", "log", "subpath")
 _READ_INPUT_SUPPLIES: Final = frozenset({"request", "request_headers"})
+_NO_BODY: Final[Mapping[str, Any]] = MappingProxyType({})
 _FORM_TYPES: Final = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
@@ -157,7 +158,7 @@ class BasePlugin:
         return await self._serve(request, args, subpath)
 
     async def _serve(self, request: BaseRequest, args: dict[str, Any], subpath: str | None) -> Any:
-        body = await _json_object_body(request)
+        body = await _json_object_body(request) if request.method == "POST" else _NO_BODY
         # read_input already refused request and request_headers in the query and the body it read
         for key in SUPPLIED_ARGS:
             if key in body or (key in args and key not in _READ_INPUT_SUPPLIES):
@@ -192,7 +193,10 @@ class BasePlugin:
             forced = self.sync_to_thread or (binding is not None and binding.sync_to_thread())
             if forced != offload.to_thread:
                 offload.configure(to_thread=forced)
-            result = await offload.run(handler, **args)
+            if offload.inline:
+                result = offload.call_inline(handler, **args)
+            else:
+                result = await offload.run(handler, **args)
         return self._unpack(result, binding)
 
     def _unpack(self, result: Any, binding: EndpointBinding | None) -> Any:

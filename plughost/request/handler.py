@@ -289,13 +289,13 @@ def _direct(route: Route) -> Handler:
 
     async def handle(request: BaseRequest, match: AbstractMatchInfo) -> StreamResponse:
         try:
-            if (
-                takes_nothing
-                and not match
-                and not request.query_string
-                and request.method not in BODY_METHODS
-            ):
-                output = await call()
+            if not match and not request.query_string and request.method not in BODY_METHODS:
+                # The request's only input is its headers: read_input's work, inline.
+                if takes_nothing:
+                    output = await call()
+                else:
+                    data = {"request_headers": request.headers}
+                    output = await call(**arguments(route, data, request))
             else:
                 data = await read_input(request, match)  # type: ignore[arg-type]
                 output = await call(**arguments(route, data, request))
