@@ -196,8 +196,8 @@ MUTANTS = [
     Mutant(
         "auth",
         ENTRY,
-        "any(k.lower() == KEY_ARGUMENT for k in request.query)",
-        '"apikey=" in request.raw_path.lower()',
+        "        if request.query_string and _holds_key(request.query):",
+        '        if "apikey=" in request.raw_path.lower():',
         "redaction on the raw query",
     ),
     Mutant(
@@ -406,8 +406,8 @@ MUTANTS = [
     Mutant(
         "tasks",
         RECORDS,
-        "        for task_id in finished[: max(0, len(finished) - self.max_results)]:",
-        "        for task_id in finished[: max(0, len(finished) - self.max_results - 1)]:",
+        "            while len(finished) > self.max_results:",
+        "            while len(finished) > self.max_results + 1:",
         "one result too many kept",
     ),
     Mutant(
