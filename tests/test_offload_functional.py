@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from plughost.request.offload import TRIAL_CALLS
-from plughost.testing import ClientFactory, Project, ProjectFactory, host_of, wait_for_load
+from plughost.testing import (
+    ClientFactory,
+    Project,
+    ProjectFactory,
+    host_of,
+    reloader_of,
+    wait_for_load,
+)
 
 MAIN = "MainThread"
 
@@ -280,3 +287,25 @@ async def test_a_reload_of_a_moved_route_serves_new_code_and_closes_the_old(
     names = await threads(client, "/hello", TRIAL_CALLS + 2)
     assert MAIN not in names[:TRIAL_CALLS] and names[-1] == MAIN
     assert (await (await client.get("/hello")).json())["version"] == 2
+
+
+@pytest.mark.usefixtures("writes_bytecode")
+async def test_sync_to_thread_applies_when_plughost_toml_is_edited(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project: Project = plughost_project({"sync": SYNC})
+    client = await plughost_client(project, reload=True)
+    assert (await threads(client, "/work", TRIAL_CALLS + 2))[-1] == MAIN
+    done = reloader_of(client).batch_done
+    text = project.config_path.read_text()
+    project.config_path.write_text("[server]\nsync_to_thread = true\n\n" + text)
+    async with asyncio.timeout(10):
+        await done.wait()
+    # No plugin reloaded: the same route, now in the threads.
+    assert host_of(client).status()["sync"].version == 1
+    assert MAIN not in await threads(client, "/work", 4)
+    done = reloader_of(client).batch_done
+    project.config_path.write_text(text)
+    async with asyncio.timeout(10):
+        await done.wait()
+    assert (await threads(client, "/work", 2))[-1] == MAIN
