@@ -48,9 +48,22 @@ _namespaces: dict[str, Path] = {}
 _packaged_roots: set[str] = set()
 
 
+#: each plugins folder's resolved path; resolving it once per plugin was a few percent of
+#: starting a thousand plugins. A folder relinked elsewhere while running keeps its old
+#: target here, so its plugins resolve outside it and are refused: the safe side.
+_folders: dict[Path, Path] = {}
+
+
+def _resolved(plugins_dir: Path) -> Path:
+    folder = _folders.get(plugins_dir)
+    if folder is None:
+        folder = _folders[plugins_dir] = plugins_dir.resolve()
+    return folder
+
+
 def namespace_for(plugins_dir: Path) -> str:
     """The stable private package name for one project's plugins folder."""
-    folder = plugins_dir.resolve()
+    folder = _resolved(plugins_dir)
     digest = hashlib.sha1(str(folder).encode()).hexdigest()[:10]
     name = f"{_PREFIX}{digest}"
     with _lock:
@@ -376,7 +389,7 @@ def _refuse_changed(source: PluginSource, before: os.stat_result, size: int) -> 
 
 
 def _refuse_escape(source: PluginSource, plugins_dir: Path) -> None:
-    folder = plugins_dir.resolve()
+    folder = _resolved(plugins_dir)
     real = source.path.resolve()
     if not real.is_relative_to(folder):
         raise PluginImportError(
