@@ -9,7 +9,6 @@ start without importing aiohttp. ``Host.load``/``LoadResult``/``PluginState`` an
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import TYPE_CHECKING, Any
 
 from .errors import AccessDenied as AccessDenied
@@ -52,9 +51,6 @@ if TYPE_CHECKING:  # the same names as _LAZY, for type checkers
     from .typedefs import WrapperPlugin as WrapperPlugin
 
 __version__ = "0.1.0"
-
-# A library logs; the application (``plughost run``) decides where it goes.
-logging.getLogger("plughost").addHandler(logging.NullHandler())
 
 _LAZY: dict[str, str] = {
     **dict.fromkeys(("BasePlugin",), "baseplugin"),

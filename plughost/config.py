@@ -6,7 +6,6 @@ line and column (see :mod:`plughost.cli.configfile` for writing).
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import tomllib
@@ -344,6 +343,8 @@ class _Validator:
         return tasks
 
     def networks(self, entries: list[str]) -> tuple[str, ...]:
+        import ipaddress  # only a config that names trusted proxies pays for it
+
         for entry in entries:
             try:
                 ipaddress.ip_network(entry.strip(), strict=False)

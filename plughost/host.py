@@ -36,6 +36,9 @@ from .typedefs import Handler, Inflight
 __all__ = ["Host", "LoadResult", "PluginState", "PluginStatus"]
 
 logger: Final = logging.getLogger("plughost.host")
+# A library logs; the application (``plughost run``) decides where it goes. Set here, with
+# the runtime, so that the CLI's quick commands need not import logging.
+logging.getLogger("plughost").addHandler(logging.NullHandler())
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 

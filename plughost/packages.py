@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
-import json
 import os
 import re
 import sys
@@ -141,6 +140,8 @@ def _editable(folder: Path) -> bool:
     text = _read(folder / "direct_url.json")
     if not text:
         return False
+    import json  # only editable installs have the file
+
     try:
         record = json.loads(text)
     except ValueError:

@@ -7,7 +7,6 @@ does: a raw HTTP/1.0 request over a socket with a short timeout.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Mapping
 from typing import Any, Final
@@ -34,6 +33,8 @@ def status_address(config: Config) -> tuple[str, int] | None:
     The status endpoint answers loopback clients only, so a server bound to
     another address is not asked.
     """
+    import ipaddress
+
     bind = config.server.host
     host = urls.WILDCARDS.get(bind, "127.0.0.1" if bind == "localhost" else bind)
     try:
