@@ -136,3 +136,15 @@ def test_the_architecture_page_names_every_module_of_both_paths() -> None:
                 assert f"{folder}/{path.name}" in page, (
                     f"docs/architecture.md: {folder}/{path.name}"
                 )
+
+
+def test_serving_without_reload_imports_no_watcher() -> None:
+    probe = (
+        "import sys\n"
+        "import plughost.server\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'watchfiles', 'gunicorn'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -10,8 +10,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from watchfiles import Change, DefaultFilter
-
 from ..discovery import is_plugin_name, source_of
 from .importer import helper_imports, namespace_for
 
@@ -19,38 +17,9 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..host import Host
 
-__all__ = ["PluginFilter", "forget_helpers", "plugins_touched", "watch_roots"]
+__all__ = ["forget_helpers", "plugins_touched", "watch_roots"]
 
 logger: Final = logging.getLogger("plughost.reload")
-
-
-class PluginFilter(DefaultFilter):
-    """Passes Python files in the plugins folder and the config file; nothing hidden."""
-
-    def __init__(self, plugins_dir: Path, config_path: Path) -> None:
-        super().__init__()
-        self.plugins_dir = plugins_dir.absolute()
-        self.real_plugins_dir = plugins_dir.resolve()
-        self.config_path = config_path.absolute()
-
-    def __call__(self, change: Change, path: str) -> bool:
-        candidate = Path(path)
-        if candidate == self.config_path:
-            return True
-        if not super().__call__(change, path):
-            return False
-        try:
-            relative = candidate.relative_to(self.plugins_dir)
-        except ValueError:
-            return False
-        if any(part.startswith(".") for part in relative.parts):
-            return False
-        if change is not Change.deleted and not candidate.resolve().is_relative_to(
-            self.real_plugins_dir
-        ):
-            logger.warning("ignoring %s: it is a symlink out of the plugins folder", path)
-            return False
-        return candidate.suffix == ".py" or (change is Change.deleted and not candidate.suffix)
 
 
 def plugins_touched(host: Host, paths: Iterable[Path]) -> tuple[set[str], set[str]]:

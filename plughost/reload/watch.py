@@ -23,8 +23,9 @@ from ..config import load_config
 from ..discovery import PluginSource
 from ..errors import ConfigError, PluginError
 from ..host import Host, LoadResult, PluginState
-from .packaged import PackageWatch, host_roots, plugins_touched_in
-from .touched import PluginFilter, forget_helpers, plugins_touched, watch_roots
+from .packaged import host_roots, plugins_touched_in
+from .packagewatch import PackageWatch, PluginFilter
+from .touched import forget_helpers, plugins_touched, watch_roots
 
 __all__ = ["Reloader"]
 

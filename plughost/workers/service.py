@@ -21,8 +21,8 @@ from typing import Any, Final
 from ..config import Config, load_config
 from ..errors import PlughostError
 from ..reload.change import ChangeRequest
-from ..reload.packaged import PackageWatch, editable_roots
-from ..reload.touched import PluginFilter
+from ..reload.packaged import editable_roots
+from ..reload.packagewatch import PackageWatch, PluginFilter
 from ..sources import Sources
 from .coordinator import Coordinator
 
