@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp.test_utils import BaseTestServer, TestClient
 from aiohttp.web_runner import ServerRunner
 
-from plughost.host import Host
+from plughost.host import Host, LoadResult
 from plughost.request.routes import Route
 from plughost.server import build_server
-from plughost.testing import host_of
+from plughost.testing import host_of, wait_for_load
 
-__all__ = ["HostServer", "host_of", "poll", "route_of"]
+__all__ = ["HostServer", "edit_and_wait", "host_of", "poll", "route_of"]
 
 _T = TypeVar("_T")
 
@@ -52,3 +53,13 @@ async def poll(
             if done(result):
                 return result
             await asyncio.sleep(step)
+
+
+async def edit_and_wait(
+    client: TestClient[Any, Any], path: Path, text: str, name: str, *, ok: bool | None = True
+) -> LoadResult:
+    """Write ``text`` to ``path`` and wait for the reload of plugin ``name`` it causes."""
+    waiter = asyncio.create_task(wait_for_load(host_of(client), name, ok=ok))
+    await asyncio.sleep(0)
+    path.write_text(text)
+    return await waiter

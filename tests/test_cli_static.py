@@ -143,11 +143,6 @@ def test_unreadable_source(tmp_path: Path, text: str) -> None:
 # -- the cache under plugins/__pycache__ --------------------------------------------
 
 
-@pytest.fixture
-def writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "dont_write_bytecode", False)
-
-
 def fail_if_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     def parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("parsed although the cache is fresh")

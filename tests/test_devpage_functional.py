@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from _support import edit_and_wait
 from _workers import serve_workers
 from aiohttp.test_utils import TestClient
 
 from plughost.cli.summary import print_summary
 from plughost.devpage.events import HISTORY
 from plughost.devpage.page import render_page
-from plughost.host import LoadResult, PluginState
+from plughost.host import PluginState
 from plughost.params import redacted
 from plughost.testing import ClientFactory, Project, ProjectFactory, host_of, wait_for_load
 
@@ -73,21 +71,8 @@ def version(n: int) -> str:
     return HELLO.replace("VERSION = 1", f"VERSION = {n}")
 
 
-@pytest.fixture(autouse=True)
-def writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Reload tests run as a user's Python does: writing .pyc files."""
-    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
-    monkeypatch.setattr(sys, "dont_write_bytecode", False)
-    yield
-
-
-async def edit_and_wait(
-    client: TestClient[Any, Any], path: Path, text: str, name: str, *, ok: bool | None = None
-) -> LoadResult:
-    waiter = asyncio.create_task(wait_for_load(host_of(client), name, ok=ok))
-    await asyncio.sleep(0)
-    path.write_text(text)
-    return await waiter
+# Reload tests run as a user's Python does: writing .pyc files.
+pytestmark = pytest.mark.usefixtures("writes_bytecode")
 
 
 async def page(client: TestClient[Any, Any]) -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -249,14 +247,6 @@ def close():
     with open(__file__ + ".closed", "a") as log:
         log.write(f"{VERSION}\\n")
 """
-
-
-@pytest.fixture
-def writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Reload tests run as a user's Python does: writing .pyc files."""
-    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
-    monkeypatch.setattr(sys, "dont_write_bytecode", False)
-    yield
 
 
 @pytest.mark.usefixtures("writes_bytecode")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _support import edit_and_wait
 from aiohttp.test_utils import TestClient
 
 from plughost.host import PluginState
@@ -36,21 +36,8 @@ def version(n: int) -> str:
     return V1.replace("VERSION = 1", f"VERSION = {n}")
 
 
-@pytest.fixture(autouse=True)
-def writes_bytecode(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Reload tests run as a user's Python does: writing .pyc files."""
-    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
-    monkeypatch.setattr(sys, "dont_write_bytecode", False)
-    yield
-
-
-async def edit_and_wait(
-    client: Any, path: Path, text: str, name: str, *, ok: bool | None = True
-) -> Any:
-    waiter = asyncio.create_task(wait_for_load(host_of(client), name, ok=ok))
-    await asyncio.sleep(0)
-    path.write_text(text)
-    return await waiter
+# Reload tests run as a user's Python does: writing .pyc files.
+pytestmark = pytest.mark.usefixtures("writes_bytecode")
 
 
 async def test_edit_serves_new_code(
