@@ -146,6 +146,13 @@ class Config:
     tasks: TasksConfig = TasksConfig()
     #: in file order, which is plugin load order
     plugins: tuple[PluginConfig, ...] = ()
+    _by_name: Mapping[str, PluginConfig] = field(init=False, repr=False, compare=False)
+    _plugins_dir: Path = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Looked up once per plugin loaded: a search by name made starting n plugins cost n².
+        object.__setattr__(self, "_by_name", {p.name: p for p in reversed(self.plugins)})
+        object.__setattr__(self, "_plugins_dir", self.path.parent / self.server.plugins_dir)
 
     @property
     def root(self) -> Path:
@@ -154,13 +161,10 @@ class Config:
 
     @property
     def plugins_dir(self) -> Path:
-        return self.root / self.server.plugins_dir
+        return self._plugins_dir
 
     def plugin(self, name: str) -> PluginConfig | None:
-        for plugin in self.plugins:
-            if plugin.name == name:
-                return plugin
-        return None
+        return self._by_name.get(name)
 
     @property
     def enabled(self) -> tuple[PluginConfig, ...]:

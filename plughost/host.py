@@ -60,6 +60,8 @@ class Host:
         #: the CORS policy in force, or None when [cors] is off
         self.cors: Cors | None = None
         self.table = RouteTable()
+        #: the table :meth:`check_publish` built last, until the next publish
+        self._checked: RouteTable | None = None
         self._lock = asyncio.Lock()
         self._closed = False
         self._retiring: set[asyncio.Task[None]] = set()
@@ -391,6 +393,7 @@ class Host:
         """
         versions = self._versions if versions is None else versions
         handles, table = self._plan(versions)
+        self._checked = None
         self._versions = versions
         self._installed = tuple(w for handle in handles for w in handle.wrappers)
         self._hook_sets = (
@@ -416,6 +419,7 @@ class Host:
             PluginError: a wrapper cannot apply to a route; names both.
         """
         handles, table = self._plan(versions)
+        self._checked = table
         installed = tuple(w for handle in handles for w in handle.wrappers)
         same_wrappers = installed == self._installed
         for route in table.routes:
@@ -428,7 +432,8 @@ class Host:
         routes = [route for handle in handles for route in handle.routes]
         claimed = {(route.method, route.rule) for route in routes}
         routes.extend(r for r in self._placeholders(versions) if (r.method, r.rule) not in claimed)
-        return handles, RouteTable(routes, self.table)
+        # The table just checked shares most rules with this one: reuse its resources.
+        return handles, RouteTable(routes, self._checked or self.table)
 
     def _placeholders(self, versions: dict[str, PluginVersion]) -> list[Route]:
         """503 routes for enabled plugins that failed with no version to serve."""

@@ -389,6 +389,11 @@ def process(data):
 @plughost.route("/misspelt")
 def misspelt(seen=False):
     return {"seen": seen}
+
+
+@plughost.route("/inputs")
+def read_inputs(seen=False):
+    return {"seen": seen}
 """
 
 
@@ -402,12 +407,14 @@ async def test_a_misspelt_hook_is_warned_about_naming_the_nearest_hook(
     resp = await client.get("/misspelt")
     # The misspelt function is not run...
     assert await resp.json() == {"seen": False}
-    # ...and the log says what it was probably meant to be; `process` is left alone.
+    # ...and the log says what it was probably meant to be; `process` and a route whose
+    # name is close to a hook's are left alone.
     assert "plugin 'audit': 'proces_input' is not a hook; did you mean 'process_input'?" in (
         caplog.text
     )
     assert "'normalise_input' is not a hook; did you mean 'normalize_input'?" in caplog.text
     assert "'process'" not in caplog.text
+    assert "'read_inputs'" not in caplog.text
 
 
 async def test_near_misses_on_hook_objects_and_dicts(

@@ -41,11 +41,13 @@ def source_digest(
     source: PluginSource,
     plugin_config: PluginConfig,
     helpers: Iterable[str] | None = None,
+    read: bytes | None = None,
 ) -> str:
     """Twelve hex digits over the plugin's files, the helpers it imports, and its section.
 
     ``helpers`` are the ``_helper`` modules the plugin imports, when an import
-    just found them; otherwise its source is read for them.
+    just found them; otherwise its source is read for them. ``read`` is the
+    plugin file's bytes as that import read them.
     """
     digest = hashlib.sha256(repr((plugin_config.name, plugin_config.enabled)).encode())
     digest.update(repr(sorted(plugin_config.params.items())).encode())
@@ -54,6 +56,9 @@ def source_digest(
     base = plugins_dir if source.distribution is None else package_root(source).parent
     for path in _files(plugins_dir, source, helpers):
         digest.update(str(path.relative_to(base)).encode())
+        if read is not None and path == source.path:
+            digest.update(read)
+            continue
         try:
             digest.update(path.read_bytes())
         except OSError:

@@ -3,8 +3,9 @@
 Each project's plugins live in a private package namespace
 (``_plughost_<hash of the plugins folder>``), so relative imports work inside
 plugin packages and helper modules (``from . import _shared``), and two
-projects in one process never collide. Plugin code is always compiled from
-source: a timestamp-checked ``.pyc`` can serve stale code after a quick edit.
+projects in one process never collide. Plugin code runs from the bytes just
+read, never from a timestamp-checked ``.pyc``, which can serve stale code after a
+quick edit (see :mod:`plughost.reload.bytecode`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
+import re
 import sys
 import threading
 import traceback
@@ -26,6 +28,7 @@ from typing import Any, Final
 
 from ..discovery import PluginSource
 from ..errors import PluginError, PluginImportError
+from .bytecode import compile_plugin
 
 __all__ = [
     "ImportedPlugin",
@@ -84,9 +87,10 @@ def _install_finder() -> None:
 
 
 class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
-    """Compile from source every time; never read or write bytecode caches.
+    """Run the source as read now: never a timestamp-checked pyc (see
+    :mod:`plughost.reload.bytecode`).
 
-    Given ``source``, it compiles those bytes rather than reading the file again,
+    Given ``source``, it runs those bytes rather than reading the file again,
     so the bytes the loader checked are the bytes that run.
     """
 
@@ -97,7 +101,7 @@ class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
         data = self.source if self.source is not None else self.get_data(path)
-        return compile(data, path, "exec", dont_inherit=True)
+        return compile_plugin(data, path)
 
 
 class _OutsideError(ImportError):
@@ -185,6 +189,8 @@ class ImportedPlugin:
     owns: str | None = None
     #: the plugin file's (size, modification time in ns) as read and run
     read_as: tuple[int, int] | None = None
+    #: the plugin file's bytes as read and run (a folder plugin's), for its digest
+    read: bytes | None = None
 
     def changed_on_disk(self) -> bool:
         """True when the plugin file is no longer what this import read and ran."""
@@ -279,8 +285,9 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
         source,
         module,
         previous,
-        helper_imports(source),
+        helper_imports(source, code),
         read_as=(len(code), before.st_mtime_ns),
+        read=code,
     )
 
 
@@ -389,6 +396,8 @@ def _refuse_changed(source: PluginSource, before: os.stat_result, size: int) -> 
 
 
 def _refuse_escape(source: PluginSource, plugins_dir: Path) -> None:
+    if _plainly_inside(source.path, plugins_dir):
+        return
     folder = _resolved(plugins_dir)
     real = source.path.resolve()
     if not real.is_relative_to(folder):
@@ -398,6 +407,25 @@ def _refuse_escape(source: PluginSource, plugins_dir: Path) -> None:
             path=source.path,
             hint="copy the plugin into the plugins folder instead of linking to it",
         )
+
+
+def _plainly_inside(path: Path, plugins_dir: Path) -> bool:
+    """True when ``path`` names a file under ``plugins_dir`` with no symlink on the way.
+
+    An lstat per name below the folder: resolving the whole path per plugin was
+    a tenth of starting a thousand plugins.
+    """
+    base, full = os.fspath(plugins_dir), os.fspath(path)
+    if not full.startswith(base + os.sep):
+        return False
+    current = base
+    for part in full[len(base) + 1 :].split(os.sep):
+        if part in ("", ".", ".."):
+            return False
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            return False
+    return True
 
 
 def import_error(source: PluginSource, error: BaseException) -> PluginImportError:
@@ -431,45 +459,60 @@ def blame_exception(source: PluginSource, error: BaseException) -> tuple[Path, i
 
 #: helper_imports of a one-file plugin, by (path, mtime, size): staging reads them twice
 _helpers_seen: dict[tuple[Path, int, int], frozenset[str]] = {}
+#: ``from .`` as a relative import can be spelt; only a file that has one is parsed
+_RELATIVE_IMPORT: Final = re.compile(rb"\bfrom[ \t\f\\\r\n]+\.")
 
 
-def helper_imports(source: PluginSource) -> frozenset[str]:
-    """The helper modules (``_name``) a plugin imports relatively, read from its source."""
+def helper_imports(source: PluginSource, read: bytes | None = None) -> frozenset[str]:
+    """The helper modules (``_name``) a plugin imports relatively, read from its source.
+
+    ``read`` is the one-file plugin's source when the caller just read it.
+    """
     if source.is_package:
-        return _helper_imports(source)
+        found: set[str] = set()
+        for path in sorted(source.root.rglob("*.py")):
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            found |= _relative_helpers(data, path, len(path.relative_to(source.root).parts) + 1)
+        return frozenset(found)
+    if read is not None:
+        return _relative_helpers(read, source.path, 1)
     try:
         stat = source.path.stat()
     except OSError:
         return frozenset()
     key = (source.path, stat.st_mtime_ns, stat.st_size)
-    found = _helpers_seen.get(key)
-    if found is None:
+    cached = _helpers_seen.get(key)
+    if cached is None:
         if len(_helpers_seen) > 4096:
             _helpers_seen.clear()
-        found = _helpers_seen[key] = _helper_imports(source)
-    return found
-
-
-def _helper_imports(source: PluginSource) -> frozenset[str]:
-    files = [source.path] if not source.is_package else sorted(source.root.rglob("*.py"))
-    helpers: set[str] = set()
-    for path in files:
         try:
-            tree = ast.parse(path.read_bytes(), filename=str(path))
-        except (OSError, SyntaxError, ValueError):
-            continue
-        # How many dots lead from this file up to the plugins folder.
-        depth = 1
-        if source.is_package:
-            depth = len(path.relative_to(source.root).parts) + 1
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level == depth:
-                if node.module:
-                    head = node.module.split(".")[0]
-                    if head.startswith("_"):
-                        helpers.add(head)
-                else:
-                    helpers.update(a.name for a in node.names if a.name.startswith("_"))
+            data = source.path.read_bytes()
+        except OSError:
+            return frozenset()
+        cached = _helpers_seen[key] = _relative_helpers(data, source.path, 1)
+    return cached
+
+
+def _relative_helpers(data: bytes, path: Path, depth: int) -> frozenset[str]:
+    """The ``_helper`` names ``data`` imports from ``depth`` dots up (the plugins folder)."""
+    if not _RELATIVE_IMPORT.search(data):
+        return frozenset()
+    try:
+        tree = ast.parse(data, filename=str(path))
+    except (SyntaxError, ValueError):
+        return frozenset()
+    helpers: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == depth:
+            if node.module:
+                head = node.module.split(".")[0]
+                if head.startswith("_"):
+                    helpers.add(head)
+            else:
+                helpers.update(a.name for a in node.names if a.name.startswith("_"))
     return frozenset(helpers)
 
 

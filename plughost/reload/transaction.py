@@ -187,8 +187,9 @@ class LoadTransaction:
                     path=source.path,
                 )
                 return LoadResult(name, False, staged.error, staged.seconds)
+            imported = staged.version.imported
             staged.digest = source_digest(
-                self.config.plugins_dir, source, plugin_config, staged.version.imported.helpers
+                self.config.plugins_dir, source, plugin_config, imported.helpers, imported.read
             )
         return LoadResult(name, staged.error is None, staged.error, staged.seconds)
 

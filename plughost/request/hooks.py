@@ -10,6 +10,7 @@ from types import ModuleType
 from typing import Any, Final
 
 from .context import STAGE_NAMES, Context
+from .routes import ROUTES_ATTRIBUTE
 
 __all__ = ["HookFunction", "HookPlugin", "HookSet", "hook_functions", "near_misses"]
 
@@ -69,17 +70,28 @@ def hook_functions(source: object) -> dict[str, HookFunction]:
     return found
 
 
+_CUTOFF: Final = 0.8
+
+
 def near_misses(source: object) -> list[tuple[str, str]]:
     """Public functions of ``source`` that look like a misspelt hook: (name, nearest hook).
 
-    A function is hook-like when it takes one argument (the context) and its
-    name is close to a hook's (``proces_input``, ``normalise_input``).
+    A function is hook-like when it takes one argument (the context), is no
+    route, and its name is close to a hook's (``proces_input``, ``normalise_input``).
     """
     misses = []
     for name, function in _public_functions(source):
-        if name in STAGE_NAMES or name in _NOT_HOOKS:
+        if name in STAGE_NAMES or name in _NOT_HOOKS or hasattr(function, ROUTES_ATTRIBUTE):
             continue
-        nearest = difflib.get_close_matches(name, STAGE_NAMES, n=1, cutoff=0.8)
+        # Two names whose lengths differ too much cannot be close: skip difflib for them.
+        within = [
+            hook
+            for hook in STAGE_NAMES
+            if _CUTOFF * (len(name) + len(hook)) <= 2 * min(len(name), len(hook))
+        ]
+        if not within:
+            continue
+        nearest = difflib.get_close_matches(name, within, n=1, cutoff=_CUTOFF)
         if nearest and _takes_one_argument(function):
             misses.append((name, nearest[0]))
     return misses
