@@ -148,3 +148,30 @@ def test_serving_without_reload_imports_no_watcher() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_serving_host_imports_neither_difflib_nor_zipfile(tmp_path: Path) -> None:
+    """The live page's files are read when first asked for, and the hook-name typo check
+    loads difflib only for a one-argument function that is no hook."""
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "hello.py").write_text(
+        "import plughost\n\n\ndef make_greeting():\n    return 'hi'\n\n\n"
+        "@plughost.route('/hello')\nasync def hello():\n    return make_greeting()\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "plughost.toml").write_text("[plugins.hello]\nenabled = true\n", encoding="utf-8")
+    probe = (
+        "import asyncio, sys\n"
+        "from plughost.config import load_config\n"
+        "from plughost.server import open_host\n"
+        "async def main():\n"
+        f"    host = await open_host(load_config({str(tmp_path / 'plughost.toml')!r}))\n"
+        "    assert host.status()['hello'].state.value == 'loaded', host.status()\n"
+        "    await host.close()\n"
+        "asyncio.run(main())\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'difflib', 'zipfile'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -6,8 +6,8 @@ Every one answers under the status endpoint's access rule
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
@@ -32,6 +32,18 @@ STATIC_FILES: Final = {
 _NO_STORE: Final = {"Cache-Control": "no-store"}
 
 
+@functools.cache
+def _static_file(name: str) -> bytes:
+    """A file of the package's ``static/`` folder, read on the first request for it.
+
+    Reading them when the page is first used keeps ``importlib.resources``' readers
+    (and ``zipfile``) out of a server whose live page nobody opens.
+    """
+    from importlib import resources
+
+    return (resources.files(__package__) / "static" / name).read_bytes()
+
+
 def add_devpage(
     host: Host, document: Callable[[], Awaitable[dict[str, Any]]] | None = None
 ) -> EventHub:
@@ -48,8 +60,6 @@ def add_devpage(
         return status_document(host)
 
     body = document if document is not None else own
-    static = resources.files(__package__) / "static"
-    files = {name: (static / name).read_bytes() for name in STATIC_FILES}
 
     @host.route(PAGE_PATH.rstrip("/"), skip=True)
     async def slash() -> web.StreamResponse:
@@ -75,10 +85,12 @@ def add_devpage(
     async def static_file(request: web.BaseRequest, name: str) -> web.StreamResponse:
         if not status_allowed(host, request):
             return error_response(403, REFUSED)
-        if name not in files:
+        if name not in STATIC_FILES:
             return error_response(404, "Not Found")
         return web.Response(
-            body=files[name], content_type=STATIC_FILES[name], headers={"Cache-Control": "no-cache"}
+            body=_static_file(name),
+            content_type=STATIC_FILES[name],
+            headers={"Cache-Control": "no-cache"},
         )
 
     return hub

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -89,12 +88,20 @@ def near_misses(source: object) -> list[tuple[str, str]]:
             for hook in STAGE_NAMES
             if _CUTOFF * (len(name) + len(hook)) <= 2 * min(len(name), len(hook))
         ]
-        if not within:
-            continue
-        nearest = difflib.get_close_matches(name, within, n=1, cutoff=_CUTOFF)
-        if nearest and _takes_one_argument(function):
-            misses.append((name, nearest[0]))
+        if within and _takes_one_argument(function):
+            nearest = _nearest_hook(name, within)
+            if nearest is not None:
+                misses.append((name, nearest))
     return misses
+
+
+def _nearest_hook(name: str, hooks: list[str]) -> str | None:
+    # imported only for a one-argument function that is no hook: a server whose
+    # plugins have none never loads difflib
+    import difflib
+
+    nearest = difflib.get_close_matches(name, hooks, n=1, cutoff=_CUTOFF)
+    return nearest[0] if nearest else None
 
 
 def _public_functions(source: object) -> Iterator[tuple[str, Callable[..., Any]]]:
