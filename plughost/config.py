@@ -225,8 +225,11 @@ _PLUGIN_KEYS: Final[dict[str, tuple[type | tuple[type, ...], str]]] = {
     "source": (str, 'one of "package", "folder"'),
 }
 _SECTIONS: Final = ("server", "auth", "cors", "tasks", "plugins")
-_ROUTE_PATH: Final = re.compile(r"/?[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*/?")
-_TOML_POSITION: Final = re.compile(r"\(at line (\d+), column (\d+)\)")
+# Patterns are kept as text, which ``re`` compiles (and caches) on first use: reading
+# a valid config, as every CLI command does, compiles only those its keys need.
+_ROUTE_PATH: Final = r"/?[A-Za-z0-9._~\-]+(/[A-Za-z0-9._~\-]+)*/?"
+_TOML_POSITION: Final = r"\(at line (\d+), column (\d+)\)"
+_ORIGIN: Final = r"[a-z][a-z0-9+.-]*://[^/?#\s]+"
 
 
 def load_config(path: Path | str) -> Config:
@@ -255,7 +258,7 @@ def parse_config(text: str, path: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         message = str(error)
-        match = _TOML_POSITION.search(message)
+        match = re.search(_TOML_POSITION, message)
         line = col = None
         if match:
             line, col = int(match.group(1)), int(match.group(2))
@@ -299,7 +302,7 @@ class _Validator:
                 hint="list each origin that may send credentials",
             )
         for origin in cors.allow_origins:
-            if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/?#\s]+", origin):
+            if origin != "*" and not re.fullmatch(_ORIGIN, origin):
                 self.fail(
                     ("cors",),
                     "allow_origins",
@@ -392,7 +395,7 @@ class _Validator:
                 '"folder": the plugins folder',
             )
         route_path = values.get("route_path")
-        if route_path is not None and not _ROUTE_PATH.fullmatch(route_path):
+        if route_path is not None and not re.fullmatch(_ROUTE_PATH, route_path):
             self.fail(
                 where,
                 "route_path",
@@ -445,8 +448,8 @@ def _describe(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-_HEADER: Final = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY: Final = re.compile(r"^(\s*)([A-Za-z0-9_\-\"'.]+)\s*=")
+_HEADER: Final = r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$"
+_KEY: Final = r"^(\s*)([A-Za-z0-9_\-\"'.]+)\s*="
 
 
 def locate(text: str, table: tuple[str, ...], key: str | None) -> tuple[int | None, int | None]:
@@ -460,7 +463,7 @@ def locate(text: str, table: tuple[str, ...], key: str | None) -> tuple[int | No
     header_line: int | None = None
     target = table
     for number, line in enumerate(text.splitlines(), start=1):
-        header = _HEADER.match(line)
+        header = re.match(_HEADER, line)
         if header:
             current = tuple(_unquote(part) for part in header.group(1).split("."))
             if current == target and key is None:
@@ -471,7 +474,7 @@ def locate(text: str, table: tuple[str, ...], key: str | None) -> tuple[int | No
             if current == target:
                 header_line = number
             continue
-        match = _KEY.match(line)
+        match = re.match(_KEY, line)
         if match and key is not None:
             parts = tuple(_unquote(part) for part in match.group(2).split("."))
             full = current + parts

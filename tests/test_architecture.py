@@ -128,6 +128,36 @@ def test_fast_commands_import_no_server_code(args: list[str], tmp_path: Path) ->
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.usefixtures("writes_bytecode")
+def test_plugins_list_reads_a_warm_source_cache_without_the_source_reader(
+    tmp_path: Path,
+) -> None:
+    """Once ``plugins/__pycache__`` holds what each plugin's source shows, ``plughost
+    plugins list`` does not load the reader, ``plughost.cli.static``."""
+    (tmp_path / "plughost.toml").write_text("[plugins.hello]\nenabled = true\n", encoding="utf-8")
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "hello.py").write_text(
+        "from plughost import BasePlugin\n\n\nclass Hello(BasePlugin):\n    pass\n",
+        encoding="utf-8",
+    )
+    probe = (
+        "import sys\n"
+        "from plughost.cli.commands import cli\n"
+        "try:\n"
+        f"    cli.main({['--config', str(tmp_path / 'plughost.toml'), 'plugins', 'list']!r})\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print('plughost.cli.static' in sys.modules)\n"
+    )
+    for run in ("cold", "warm"):
+        result = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+        )
+        lines = result.stdout.strip().splitlines()
+        assert "hello" in lines[-2] and "endpoint" in lines[-2]
+        assert lines[-1] == str(run == "cold"), run
+
+
 def test_the_architecture_page_names_every_module_of_both_paths() -> None:
     page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
     for folder in ("request", "reload"):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from plughost.cli import sourcecache as _sourcecache
+from plughost.cli import static as _static
 from plughost.cli.sourcecache import analyse_cached
 from plughost.cli.static import analyse
 
@@ -147,7 +148,7 @@ def fail_if_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     def parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("parsed although the cache is fresh")
 
-    monkeypatch.setattr(_sourcecache, "analyse", parse)
+    monkeypatch.setattr(_static, "analyse", parse)
 
 
 @pytest.mark.usefixtures("writes_bytecode")

@@ -611,7 +611,8 @@ def routes(settings: Settings, as_json: bool) -> None:
 
 # -- import-config ------------------------------------------------------------------
 
-_SECRET_KEY: Final = re.compile(r"(?i)key|pass|secret|token")
+#: the keys whose values ``import-config`` hides (``re`` compiles it on first use)
+_SECRET_KEY: Final = r"(?i)key|pass|secret|token"
 
 
 @cli.command("import-config", short_help="Write plughost.toml from a plugincore INI file.")
@@ -647,10 +648,10 @@ def import_config(settings: Settings, ini_file: Path, force: bool) -> None:
     else:
         info(f"{display(path)} already holds everything in {display(ini_file)}")
     for change in changes:
-        shown = "<hidden>" if _SECRET_KEY.search(change.key) else format_value(change.after)
+        shown = "<hidden>" if re.search(_SECRET_KEY, change.key) else format_value(change.after)
         was = ""
         if existed and change.before is not MISSING:
-            hidden = _SECRET_KEY.search(change.key)
+            hidden = re.search(_SECRET_KEY, change.key)
             was = f"  (was {'<hidden>' if hidden else format_value(change.before)})"
         info(f"  {change.where} = {shown}{was}")
     for note in imported.notes:

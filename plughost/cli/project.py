@@ -11,7 +11,7 @@ from ..discovery import PluginSource
 from ..errors import PlughostError, PluginError, PluginSourceConflictError, did_you_mean
 from ..sources import Sources
 from .sourcecache import analyse_cached
-from .static import SourceInfo, analyse
+from .sourceinfo import SourceInfo
 
 __all__ = ["PluginEntry", "entries", "entry", "require_known"]
 
@@ -97,6 +97,8 @@ def entry(config: Config, name: str) -> PluginEntry:
     source, problem = _resolve(sources, name, plugin)
     info = None
     if source is not None:
+        from .static import analyse
+
         info = analyse(source.path, plugin.route_path if plugin is not None else None)
     return PluginEntry(name, plugin, source, info, problem)
 

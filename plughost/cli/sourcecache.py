@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from .static import SourceInfo, analyse
+from .sourceinfo import SourceInfo
 
 __all__ = ["CACHE_NAME", "analyse_cached"]
 
@@ -50,10 +50,18 @@ def _write(path: Path, entries: dict[str, tuple[_Stamp, tuple[Any, ...]]]) -> No
         os.replace(temp, path)
 
 
+def _analyse(path: Path, route_path: str | None) -> SourceInfo:
+    from .static import analyse
+
+    return analyse(path, route_path)
+
+
 def analyse_cached(
     plugins_dir: Path, sources: Sequence[tuple[Path, str | None]]
 ) -> list[SourceInfo]:
-    """:func:`analyse` for each ``(path, route_path)``, from the cache when fresh."""
+    """:func:`~plughost.cli.static.analyse` for each ``(path, route_path)``, from the cache
+    when fresh; the reader's code is loaded only when a file must be read.
+    """
     cache_path = _cache_path(plugins_dir)
     cached = _read(cache_path)
     fresh: dict[str, tuple[_Stamp, tuple[Any, ...]]] = {}
@@ -63,7 +71,7 @@ def analyse_cached(
         try:
             status = os.stat(path)
         except OSError:
-            results.append(analyse(path, route_path))
+            results.append(_analyse(path, route_path))
             continue
         stamp: _Stamp = (status.st_mtime_ns, status.st_size, route_path)
         hit = cached.get(key)
@@ -71,7 +79,7 @@ def analyse_cached(
             kind, routes, hooks, wrappers, error = hit[1]
             info = SourceInfo(kind, routes, hooks, wrappers, error)
         else:
-            info = analyse(path, route_path)
+            info = _analyse(path, route_path)
         fresh[key] = (stamp, (info.kind, info.routes, info.hooks, info.wrappers, info.error))
         results.append(info)
     if fresh != cached and not sys.dont_write_bytecode:

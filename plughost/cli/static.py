@@ -10,34 +10,16 @@ imported view is :mod:`plughost.cli.inspection`.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from ..request.context import STAGE_NAMES
+from .sourceinfo import SourceInfo
 
-__all__ = ["KIND_NAMES", "SourceInfo", "analyse"]
+__all__ = ["analyse"]
 
-#: the kinds ``plughost plugins list`` reports
-KIND_NAMES: Final = ("endpoint", "hooks", "wrapper", "mixed")
 _HOOKS: Final = frozenset(STAGE_NAMES)
 _ENDPOINT_METHODS: Final = ("GET", "POST")
-
-
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
-    """A plugin's shape as far as its source tells."""
-
-    #: one of :data:`KIND_NAMES`, or None when the source shows none
-    kind: str | None
-    #: (method, rule) pairs
-    routes: tuple[tuple[str, str], ...] = ()
-    #: module-level hook functions
-    hooks: tuple[str, ...] = ()
-    #: names of the wrapper classes the module defines
-    wrappers: tuple[str, ...] = ()
-    #: ``file:line: message`` when the source does not parse
-    error: str | None = None
 
 
 def analyse(path: Path, route_path: str | None = None) -> SourceInfo:
