@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from aiohttp.test_utils import BaseTestServer, TestClient
 from aiohttp.web_runner import ServerRunner
@@ -15,9 +22,12 @@ from plughost.request.routes import Route
 from plughost.server import build_server
 from plughost.testing import host_of, wait_for_load
 
-__all__ = ["HostServer", "edit_and_wait", "host_of", "poll", "route_of"]
+__all__ = ["HostServer", "edit_and_wait", "host_of", "poll", "route_of", "run_in_terminal"]
 
 _T = TypeVar("_T")
+
+#: what :func:`run_in_terminal` runs by default: the ``plughost`` command
+_CLI: Final = "from plughost.cli.commands import main; main()"
 
 
 def route_of(client: TestClient[Any, Any], rule: str, method: str = "GET") -> Route:
@@ -63,3 +73,31 @@ async def edit_and_wait(
     await asyncio.sleep(0)
     path.write_text(text)
     return await waiter
+
+
+def run_in_terminal(args: list[str], env: dict[str, str], code: str = _CLI) -> bytes:
+    """Run ``python -c code ARGS...`` on a pseudo-terminal, 120 columns wide; return
+    what it printed."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+        close_fds=True,
+    )
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(controller)
+    assert process.wait(timeout=60) == 0
+    return b"".join(chunks)

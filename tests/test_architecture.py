@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from _support import run_in_terminal
 
 import plughost
 
@@ -156,6 +158,28 @@ def test_plugins_list_reads_a_warm_source_cache_without_the_source_reader(
         lines = result.stdout.strip().splitlines()
         assert "hello" in lines[-2] and "endpoint" in lines[-2]
         assert lines[-1] == str(run == "cold"), run
+
+
+def test_a_table_on_a_terminal_loads_no_rich(tmp_path: Path) -> None:
+    """Colour comes from click, which every command has loaded anyway."""
+    (tmp_path / "plughost.toml").write_text("[plugins.hello]\nenabled = true\n", encoding="utf-8")
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "hello.py").write_text("def start_request(ctx): ...\n")
+    probe = (
+        "import sys\n"
+        "from plughost.cli.commands import cli\n"
+        "try:\n"
+        "    cli.main(sys.argv[1:])\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print('rich loaded' if 'rich' in sys.modules else 'no rich')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env["TERM"] = "xterm-256color"
+    args = ["--config", str(tmp_path / "plughost.toml"), "plugins", "list"]
+    output = run_in_terminal(args, env, code=probe).decode()
+    assert "\x1b[" in output and "hello" in output  # a coloured table
+    assert output.splitlines()[-1] == "no rich"
 
 
 def test_the_architecture_page_names_every_module_of_both_paths() -> None:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
 from pathlib import Path
 
 import pytest
+from _support import run_in_terminal
 from click.testing import CliRunner
 
 from plughost.cli.commands import cli
@@ -127,33 +124,6 @@ def test_fast_commands_do_not_import_the_server(project: Project, args: tuple[st
     process = _python(_IMPORTS, "--config", str(project.config_path), *args)
     assert process.returncode == 0, process.stderr
     assert json.loads(process.stderr.splitlines()[-1]) == []
-
-
-def run_in_terminal(args: list[str], env: dict[str, str]) -> bytes:
-    """Run the CLI on a pseudo-terminal, 120 columns wide; return what it printed."""
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from plughost.cli.commands import main; main()", *args],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env=env,
-        close_fds=True,
-    )
-    os.close(terminal)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(controller, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(controller)
-    assert process.wait(timeout=60) == 0
-    return b"".join(chunks)
 
 
 def test_terminal_gets_a_coloured_table(project: Project) -> None:

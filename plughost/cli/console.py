@@ -1,13 +1,15 @@
 """Output for people and for scripts.
 
-On a terminal, tables are printed with rich, in colour, under a ruled header. When stdout is not a
-terminal, or ``NO_COLOR`` is set, or ``TERM=dumb``, they are plain aligned
-text with no escape codes and no box drawing, and rich is never imported.
+On a terminal, tables are printed in colour, under a ruled header. When stdout is not
+a terminal, or ``NO_COLOR`` is set, or ``TERM=dumb``, they are plain aligned text with
+no escape codes and no box drawing. Colour is click's ``style``: loading rich for it
+would cost more than the rest of ``plughost plugins list``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import Any, Final
@@ -16,11 +18,11 @@ import click
 
 __all__ = ["Cell", "echo_json", "info", "is_plain", "print_table", "styled", "warn"]
 
-#: a table cell: text, or (text, style) where style is a rich style name
+#: a table cell: text, or (text, style) where style is a name in ``_CLICK_STYLES``
 Cell = str | tuple[str, str]
 
 _MIN_WIDTH: Final = 8
-_CLICK_STYLES: Final = {
+_CLICK_STYLES: Final[dict[str, dict[str, Any]]] = {
     "green": {"fg": "green"},
     "red": {"fg": "red"},
     "yellow": {"fg": "yellow"},
@@ -48,7 +50,7 @@ def styled(text: str, style: str | None, *, err: bool = False) -> str:
     """``text`` in ``style`` when colour is on, else unchanged."""
     if style is None or is_plain(sys.stderr if err else sys.stdout):
         return text
-    return click.style(text, **_CLICK_STYLES.get(style, {}))  # type: ignore[arg-type]
+    return _paint(text, style)
 
 
 def info(message: str, style: str | None = None) -> None:
@@ -68,11 +70,11 @@ def echo_json(data: object) -> None:
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    """A table: rich on a terminal, aligned plain text otherwise."""
+    """A table: in colour under a ruled header on a terminal, aligned plain text otherwise."""
     if is_plain():
         _plain_table(headers, rows)
     else:
-        _rich_table(headers, rows)
+        _terminal_table(headers, rows)
 
 
 def _text(cell: Cell) -> str:
@@ -105,14 +107,7 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def _rich_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
-    # Laid out here and printed as one rich Text: rich's Table measures and
-    # wraps every cell, which costs ~25 ms for 50 rows, and start-up time is
-    # part of the experience (bench/cli_startup.py).
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(highlight=False)
+def _terminal_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
     cells = [
         [(_text(cell), None if isinstance(cell, str) else cell[1]) for cell in row] for row in rows
     ]
@@ -120,20 +115,27 @@ def _rich_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
         max([len(header), *(len(row[index][0]) for row in cells)])
         for index, header in enumerate(headers)
     ]
-    widths = _fit(natural, console.width)
-    text = Text()
-    for index, header in enumerate(headers):
-        last = index == len(headers) - 1
-        label = _clip(header.upper(), widths[index])
-        text.append(label if last else label.ljust(widths[index] + 2), style="bold")
-    text.append("\n")
-    text.append("  ".join("─" * width for width in widths) + "\n", style="dim")
-    for row in cells:
-        for index, (value, style) in enumerate(row):
-            last = index == len(row) - 1
-            shown = _clip(value, widths[index])
-            text.append(shown, style=style or "")
-            if not last:
-                text.append(" " * (widths[index] - len(shown) + 2))
-        text.append("\n")
-    console.print(text, end="", soft_wrap=True)
+    widths = _fit(natural, shutil.get_terminal_size().columns)
+    lines = [
+        _line([(header.upper(), "bold") for header in headers], widths),
+        _paint("  ".join("─" * width for width in widths), "dim"),
+    ]
+    lines.extend(_line(row, widths) for row in cells)
+    click.echo("\n".join(lines))
+
+
+def _line(cells: Sequence[tuple[str, str | None]], widths: Sequence[int]) -> str:
+    """One row: each cell clipped to its column, painted, and padded to the next."""
+    parts = []
+    for index, (value, style) in enumerate(cells):
+        shown = _clip(value, widths[index])
+        parts.append(_paint(shown, style))
+        if index < len(cells) - 1:
+            parts.append(" " * (widths[index] - len(shown) + 2))
+    return "".join(parts)
+
+
+def _paint(text: str, style: str | None) -> str:
+    """``text`` in ``style`` (escape codes, which click strips where they cannot show)."""
+    options = _CLICK_STYLES.get(style) if style is not None else None
+    return click.style(text, **options) if options else text
