@@ -15,6 +15,7 @@ import pytest
 from plughost.config import load_config
 from plughost.errors import PluginImportError
 from plughost.host import Host
+from plughost.reload.bytecode import wait_for_writes
 from plughost.testing import ClientFactory, ProjectFactory, host_of
 
 pytestmark = pytest.mark.usefixtures("writes_bytecode")
@@ -51,6 +52,7 @@ async def test_an_edit_that_keeps_size_and_mtime_still_serves_the_new_code(
     path = project.plugins_dir / "p.py"
     client = await plughost_client(project)
     assert await word(client) == "one"
+    wait_for_writes()
     assert pyc_of(path).is_file()
     rewrite_keeping_stat(path, plugin("two"))
     result = await host_of(client).load("p")
@@ -68,6 +70,7 @@ async def test_a_timestamp_pyc_written_by_python_itself_is_not_trusted(
     # Python's own import would run "one" from that pyc; plughost runs the file.
     client = await plughost_client(project)
     assert await word(client) == "two"
+    wait_for_writes()
     flags = int.from_bytes(pyc_of(path).read_bytes()[4:8], "little")
     assert flags == 0b11, "plughost leaves a checked-hash pyc, which Python checks too"
 
@@ -78,12 +81,14 @@ async def test_a_damaged_pyc_is_compiled_over(
     project = plughost_project({"p": plugin("one")})
     path = project.plugins_dir / "p.py"
     client = await plughost_client(project)
+    wait_for_writes()
     cache = pyc_of(path)
     good = cache.read_bytes()
     cache.write_bytes(good[:20])  # the right header, then a cut-off code object
     result = await host_of(client).load("p")
     assert result.ok, result.error
     assert await word(client) == "one"
+    wait_for_writes()
     assert cache.read_bytes() == good
 
 
@@ -97,6 +102,7 @@ async def test_a_moved_project_names_its_new_files_in_errors(
         assert not (await first.start())[0].ok
     finally:
         await first.close()
+    wait_for_writes()
     assert pyc_of(project.plugins_dir / "p.py").is_file()
     moved = tmp_path / "after"
     shutil.move(project.root, moved)
@@ -119,4 +125,5 @@ async def test_no_pyc_is_written_when_python_is_told_not_to(
     project = plughost_project({"p": plugin("one")})
     client = await plughost_client(project)
     assert await word(client) == "one"
+    wait_for_writes()
     assert not (project.plugins_dir / "__pycache__").exists()

@@ -15,10 +15,11 @@ import marshal
 import os
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from types import CodeType
 from typing import Final
 
-__all__ = ["compile_plugin"]
+__all__ = ["compile_plugin", "wait_for_writes"]
 
 #: the flags field of a checked-hash pyc: hash-based (bit 0), check the source (bit 1)
 _CHECKED_HASH: Final = (0b11).to_bytes(4, "little")
@@ -41,8 +42,35 @@ def compile_plugin(source: bytes, path: str) -> CodeType:
     if code is None:
         code = compile(source, path, "exec", dont_inherit=True)
         if not sys.dont_write_bytecode:
-            _write(cache, header + marshal.dumps(code))
+            try:
+                _writer().submit(_write, cache, header + marshal.dumps(code))
+            except RuntimeError:  # the interpreter is exiting: the next start compiles
+                pass
     return code
+
+
+_writers: dict[int, ThreadPoolExecutor] = {}
+_writers_lock: Final = threading.Lock()
+
+
+def _writer() -> ThreadPoolExecutor:
+    """This process's pyc writer: a write (a rename over the old pyc, about a millisecond
+    here) is no part of the load that asked for it, nor of the reload's latency."""
+    with _writers_lock:
+        writer = _writers.get(os.getpid())  # a forked worker starts a writer of its own
+        if writer is None:
+            writer = _writers[os.getpid()] = ThreadPoolExecutor(
+                1, thread_name_prefix="plughost-pyc"
+            )
+        return writer
+
+
+def wait_for_writes() -> None:
+    """Return once every pyc asked for so far is written (or failed to be)."""
+    with _writers_lock:
+        writer = _writers.get(os.getpid())
+    if writer is not None:
+        writer.submit(lambda: None).result()
 
 
 def _cached(cache: str, header: bytes, path: str) -> CodeType | None:
