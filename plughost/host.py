@@ -317,14 +317,15 @@ class Host:
                 if not transaction.finished:
                     await transaction.abort("interrupted")
 
-    async def load(self, name: str) -> LoadResult:
+    async def load(self, name: str, *, in_thread: bool = True) -> LoadResult:
         """Load, or reload, plugin ``name`` as one transaction.
 
         On any failure the previous version (if any) keeps serving and the
-        error is recorded in the plugin's status.
+        error is recorded in the plugin's status. ``in_thread=False`` imports the
+        plugin on the event loop (see :mod:`plughost.reload.placement`).
         """
         async with self.transaction() as transaction:
-            await transaction.stage(name)
+            await transaction.stage(name, in_thread=in_thread)
             await transaction.prepare()
             return transaction.commit()[0]
 

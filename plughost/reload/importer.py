@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ __all__ = [
     "helper_imports",
     "import_error",
     "import_plugin",
+    "imports_new_modules",
     "module_objects",
     "namespace_for",
     "short_traceback",
@@ -191,6 +193,8 @@ class ImportedPlugin:
     read_as: tuple[int, int] | None = None
     #: the plugin file's bytes as read and run (a folder plugin's), for its digest
     read: bytes | None = None
+    #: how long the import took, in seconds, on the thread that ran it
+    seconds: float = 0.0
 
     def changed_on_disk(self) -> bool:
         """True when the plugin file is no longer what this import read and ran."""
@@ -240,6 +244,7 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
     """
     if source.module is not None:
         return _import_packaged(source, source.module)
+    started = time.perf_counter()
     namespace = namespace_for(plugins_dir)
     _refuse_escape(source, plugins_dir)
     fullname = f"{namespace}.{source.name}"
@@ -288,6 +293,7 @@ def import_plugin(source: PluginSource, plugins_dir: Path) -> ImportedPlugin:
         helper_imports(source, code),
         read_as=(len(code), before.st_mtime_ns),
         read=code,
+        seconds=time.perf_counter() - started,
     )
 
 
@@ -494,6 +500,27 @@ def helper_imports(source: PluginSource, read: bytes | None = None) -> frozenset
             return frozenset()
         cached = _helpers_seen[key] = _relative_helpers(data, source.path, 1)
     return cached
+
+
+#: the modules a line imports by absolute name: ``import a.b, c as d`` or ``from a import b``
+_ABSOLUTE_IMPORT: Final = re.compile(
+    rb"^[ \t]*(?:from[ \t]+(\w+)|import[ \t]+(\w[\w. \t,]*))", re.MULTILINE
+)
+
+
+def imports_new_modules(source: bytes) -> bool:
+    """True when ``source`` imports a top-level module this process has not imported yet.
+
+    A plain reading of the text, lazy imports in functions included: a new
+    dependency is where a long import most often comes from.
+    """
+    for match in _ABSOLUTE_IMPORT.finditer(source):
+        names = [match[1]] if match[1] else match[2].split(b",")
+        for name in names:
+            words = name.split()
+            if words and words[0].split(b".")[0].decode() not in sys.modules:
+                return True
+    return False
 
 
 def _relative_helpers(data: bytes, path: Path, depth: int) -> frozenset[str]:

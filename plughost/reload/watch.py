@@ -25,6 +25,7 @@ from ..errors import ConfigError, PluginError
 from ..host import Host, LoadResult, PluginState
 from .packaged import host_roots, plugins_touched_in
 from .packagewatch import PackageWatch, PluginFilter
+from .placement import ImportPlacement
 from .touched import forget_helpers, plugins_touched, watch_roots
 
 __all__ = ["Reloader"]
@@ -58,7 +59,7 @@ class Reloader:
     """
 
     def __init__(
-        self, host: Host, *, debounce: int = 1600, step: int = 2, grace: float = 0.5
+        self, host: Host, *, debounce: int = 1600, step: int = 1, grace: float = 0.5
     ) -> None:
         self.host = host
         self.debounce = debounce
@@ -74,6 +75,8 @@ class Reloader:
         self._worker: asyncio.Task[None] | None = None
         #: the watchers of editable packaged plugins' source
         self.packages = PackageWatch(self._queue.put_nowait, debounce=debounce, step=step)
+        #: which plugins import on the event loop
+        self.imports = ImportPlacement()
         #: how many batches of changes have been handled
         self.batches = 0
         self.batch_done = asyncio.Event()
@@ -219,8 +222,15 @@ class Reloader:
 
     async def _reload(self, name: str) -> LoadResult:
         started = time.perf_counter()
-        verb = "reloaded" if name in self.host.versions else "loaded"
-        result = await self.host.load(name)
+        serving = self.host.versions.get(name)
+        verb = "reloaded" if serving is not None else "loaded"
+        try:
+            on_loop = self.imports.on_loop(serving, self._source(name))
+        except PluginError:
+            on_loop = False
+        result = await self.host.load(name, in_thread=not on_loop)
+        if on_loop:
+            self.imports.learn(self.host.versions.get(name) if result.ok else None)
         took = (time.perf_counter() - started) * 1000
         if result.ok:
             logger.info("%s %s in %.1f ms", verb, name, took)
