@@ -433,8 +433,11 @@ class Host:
         routes = [route for handle in handles for route in handle.routes]
         claimed = {(route.method, route.rule) for route in routes}
         routes.extend(r for r in self._placeholders(versions) if (r.method, r.rule) not in claimed)
+        checked = self._checked
+        if checked is not None and checked.routes == tuple(routes):
+            return handles, checked  # publishing what was just checked: build nothing again
         # The table just checked shares most rules with this one: reuse its resources.
-        return handles, RouteTable(routes, self._checked or self.table)
+        return handles, RouteTable(routes, checked or self.table)
 
     def _placeholders(self, versions: dict[str, PluginVersion]) -> list[Route]:
         """503 routes for enabled plugins that failed with no version to serve."""
