@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient
 from _support import edit_and_wait
 
-from plughost.testing import ClientFactory, ProjectFactory, reloader_of
+from plughost.testing import ClientFactory, Project, ProjectFactory, reloader_of
 
 pytestmark = pytest.mark.usefixtures("writes_bytecode")
 
@@ -43,13 +44,22 @@ async def imported_on(client: Any, version: int) -> str:
 
 
 LOOP = threading.main_thread().name
+#: a budget no quick import overruns on a loaded machine, and SLOW always does
+BUDGET = 0.1
+SLOW = 0.3
+
+
+async def reloading(plughost_client: ClientFactory, project: Project) -> TestClient[Any, Any]:
+    client = await plughost_client(project, reload=True)
+    reloader_of(client).imports.budget = BUDGET
+    return client
 
 
 async def test_a_quick_plugin_imports_its_edits_on_the_event_loop(
     plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project = plughost_project({"p": plugin(1)})
-    client = await plughost_client(project, reload=True)
+    client = await reloading(plughost_client, project)
     path = project.plugins_dir / "p.py"
     for version in (2, 3):
         await edit_and_wait(client, path, plugin(version), "p")
@@ -59,9 +69,9 @@ async def test_a_quick_plugin_imports_its_edits_on_the_event_loop(
 async def test_a_plugin_slow_to_import_imports_its_edits_in_a_thread(
     plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
-    project = plughost_project({"p": plugin(1, pause=0.05)})
-    client = await plughost_client(project, reload=True)
-    await edit_and_wait(client, project.plugins_dir / "p.py", plugin(2, pause=0.05), "p")
+    project = plughost_project({"p": plugin(1, pause=SLOW)})
+    client = await reloading(plughost_client, project)
+    await edit_and_wait(client, project.plugins_dir / "p.py", plugin(2, pause=SLOW), "p")
     assert await imported_on(client, 2) != LOOP
 
 
@@ -77,7 +87,7 @@ async def test_an_edit_importing_a_new_module_imports_in_a_thread(
     monkeypatch.syspath_prepend(str(library))
     assert "placement_newdep" not in sys.modules
     project = plughost_project({"p": plugin(1)})
-    client = await plughost_client(project, reload=True)
+    client = await reloading(plughost_client, project)
     path = project.plugins_dir / "p.py"
     try:
         await edit_and_wait(client, path, plugin(2, imports="placement_newdep"), "p")
@@ -95,10 +105,10 @@ async def test_an_edit_that_makes_the_import_slow_stalls_once_then_goes_to_a_thr
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     project = plughost_project({"p": plugin(1)})
-    client = await plughost_client(project, reload=True)
+    client = await reloading(plughost_client, project)
     path = project.plugins_dir / "p.py"
     with caplog.at_level(logging.INFO, "plughost.reload"):
-        await edit_and_wait(client, path, plugin(2, pause=0.05), "p")
+        await edit_and_wait(client, path, plugin(2, pause=SLOW), "p")
     assert await imported_on(client, 2) == LOOP
     assert "imports in a worker thread from now on" in caplog.text
     assert "p" in reloader_of(client).imports.threaded
@@ -111,6 +121,6 @@ async def test_a_package_plugin_imports_its_edits_in_a_thread(
     plughost_project: ProjectFactory, plughost_client: ClientFactory
 ) -> None:
     project = plughost_project({"pkg/__init__.py": plugin(1)})
-    client = await plughost_client(project, reload=True)
+    client = await reloading(plughost_client, project)
     await edit_and_wait(client, project.plugins_dir / "pkg" / "__init__.py", plugin(2), "pkg")
     assert await imported_on(client, 2) != LOOP
