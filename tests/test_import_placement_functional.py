@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 from _support import edit_and_wait
+from aiohttp.test_utils import TestClient
 
 from plughost.testing import ClientFactory, Project, ProjectFactory, reloader_of
 
