@@ -381,8 +381,12 @@ class Host:
         return [self._own, *(v.handle for v in self._ordered(self._versions))]
 
     def _ordered(self, versions: dict[str, PluginVersion]) -> list[PluginVersion]:
-        order = {plugin.name: index for index, plugin in enumerate(self.config.plugins)}
-        return sorted(versions.values(), key=lambda v: order.get(v.name, len(order)))
+        """``versions`` in config order; any the config no longer names, last."""
+        ordered = [versions[p.name] for p in self.config.plugins if p.name in versions]
+        if len(ordered) < len(versions):
+            named = {p.name for p in self.config.plugins}
+            ordered.extend(v for name, v in versions.items() if name not in named)
+        return ordered
 
     def publish(
         self, versions: dict[str, PluginVersion] | None = None, *, reset_all: bool = False
@@ -431,8 +435,10 @@ class Host:
         ordered = self._ordered(versions)
         handles = [self._own, *(v.handle for v in ordered)]
         routes = [route for handle in handles for route in handle.routes]
-        claimed = {(route.method, route.rule) for route in routes}
-        routes.extend(r for r in self._placeholders(versions) if (r.method, r.rule) not in claimed)
+        placeholders = self._placeholders(versions)
+        if placeholders:
+            claimed = {(route.method, route.rule) for route in routes}
+            routes.extend(r for r in placeholders if (r.method, r.rule) not in claimed)
         checked = self._checked
         if checked is not None and checked.routes == tuple(routes):
             return handles, checked  # publishing what was just checked: build nothing again
