@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 if TYPE_CHECKING:
     import asyncio
 
-    from aiohttp.abc import AbstractMatchInfo
     from aiohttp.web_request import BaseRequest
     from aiohttp.web_response import StreamResponse
 
@@ -16,8 +15,8 @@ __all__ = ["Callback", "Handler", "Inflight", "WrapperPlugin"]
 
 #: an endpoint callback after normalisation: always a coroutine function
 Callback: TypeAlias = Callable[..., Awaitable[Any]]
-#: a route's compiled request handler
-Handler: TypeAlias = "Callable[[BaseRequest, AbstractMatchInfo], Awaitable[StreamResponse]]"
+#: a route's compiled request handler: the request and its path parameters
+Handler: TypeAlias = "Callable[[BaseRequest, Mapping[str, str]], Awaitable[StreamResponse]]"
 
 
 @runtime_checkable

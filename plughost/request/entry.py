@@ -119,16 +119,24 @@ def _entry(host: Host) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]
         if not timed and not request.content.is_eof():
             return await _with_body_timeout(host, request, entry)
         table = host.table
-        match = await table.router.resolve(request)  # type: ignore[arg-type]
-        route = table.by_route.get(match.route)
+        methods = table.plain.get(request.rel_url.path_safe)
+        route = methods.get(request.method) if methods is not None else None
         cors = host.cors
-        if cors is not None and request.method == "OPTIONS" and cors.is_preflight(request):
-            return cors.preflight(request, exists=route is not None or _path_exists(match))
-        if route is None:
-            response = _no_route(match)
-            if cors is not None:
-                cors.decorate(request, response)
-            return response
+        if route is not None:
+            params: Mapping[str, str] = {}
+            if cors is not None and request.method == "OPTIONS" and cors.is_preflight(request):
+                return cors.preflight(request, exists=True)
+        else:
+            match = await table.router.resolve(request)  # type: ignore[arg-type]
+            route = table.by_route.get(match.route)
+            if cors is not None and request.method == "OPTIONS" and cors.is_preflight(request):
+                return cors.preflight(request, exists=route is not None or _path_exists(match))
+            if route is None:
+                response = _no_route(match)
+                if cors is not None:
+                    cors.decorate(request, response)
+                return response
+            params = match
         handler = route.handler
         if handler is None:
             try:
@@ -144,7 +152,7 @@ def _entry(host: Host) -> Callable[[BaseRequest], Awaitable[web.StreamResponse]]
         for version in holders:
             version.inflight += 1
         try:
-            return await handler(request, match)
+            return await handler(request, params)
         finally:
             for version in holders:
                 version.inflight -= 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from .bottle_compat import carry_headers, with_view
@@ -20,7 +20,6 @@ from .hooks import HookSet
 from .responses import error_response, exception_response, to_response
 
 if TYPE_CHECKING:
-    from aiohttp.abc import AbstractMatchInfo
     from aiohttp.web_request import BaseRequest
     from aiohttp.web_response import StreamResponse
 
@@ -192,8 +191,8 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
     default_create = create is _DEFAULTS["create_response"]
     chain, plugin = route.call, route.plugin
 
-    async def handle(request: BaseRequest, match: AbstractMatchInfo) -> StreamResponse:
-        context = context_class(request, route, match)  # type: ignore[arg-type]
+    async def handle(request: BaseRequest, match: Mapping[str, str]) -> StreamResponse:
+        context = context_class(request, route, match)
         try:
             if start is not None and (pending := start(context)) is not None:
                 await pending
@@ -205,7 +204,7 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
                 if not request.query_string and not match and request.method not in BODY_METHODS:
                     context.input = {"request_headers": request.headers}
                 else:
-                    context.input = await read_input(request, match)  # type: ignore[arg-type]
+                    context.input = await read_input(request, match)
             else:
                 await read(context)
             if process_input is not None and (pending := process_input(context)) is not None:
@@ -287,7 +286,7 @@ def _direct(route: Route) -> Handler:
     signature = route.signature
     takes_nothing = not signature.names and not signature.takes_all
 
-    async def handle(request: BaseRequest, match: AbstractMatchInfo) -> StreamResponse:
+    async def handle(request: BaseRequest, match: Mapping[str, str]) -> StreamResponse:
         try:
             if not match and not request.query_string and request.method not in BODY_METHODS:
                 # The request's only input is its headers: read_input's work, inline.
@@ -297,7 +296,7 @@ def _direct(route: Route) -> Handler:
                     data = {"request_headers": request.headers}
                     output = await call(**arguments(route, data, request))
             else:
-                data = await read_input(request, match)  # type: ignore[arg-type]
+                data = await read_input(request, match)
                 output = await call(**arguments(route, data, request))
             return to_response(output, plugin)
         except Exception as error:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any, Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from multidict import CIMultiDict
 
 from ..errors import HTTPError
 from .bottle_compat import (
@@ -28,6 +30,34 @@ __all__ = [
 
 logger: Final = logging.getLogger("plughost.request")
 _dumps: Final = json.dumps
+
+
+def _json_chunks() -> Callable[[object, int], Any]:
+    """What ``json.dumps`` runs, made once instead of per call: its C encoder with the
+    same settings, but no check for cycles (a cycle ends in RecursionError instead, and
+    :func:`to_response` then lets ``json.dumps`` say what it says about it)."""
+    default = json.JSONEncoder()
+    if c_make_encoder is None:  # pragma: no cover - CPython always has _json
+        return lambda data, _: (_dumps(data),)
+    encoder: Callable[[object, int], Any] = c_make_encoder(
+        None,
+        default.default,
+        encode_basestring_ascii,
+        None,
+        default.key_separator,
+        default.item_separator,
+        False,
+        False,
+        True,
+    )
+    return encoder
+
+
+_encode: Final = _json_chunks()
+# The headers aiohttp's Response(text=..., content_type=...) builds, made once: a response
+# copies them instead of checking and joining its arguments each time.
+_JSON_HEADERS: Final = CIMultiDict({hdrs.CONTENT_TYPE: "application/json; charset=utf-8"})
+_TEXT_HEADERS: Final = CIMultiDict({hdrs.CONTENT_TYPE: "text/plain; charset=utf-8"})
 
 
 def json_response(
@@ -82,15 +112,12 @@ def to_response(output: object, plugin: str | None = None) -> web.StreamResponse
         return output
     if kind is dict or kind is list or isinstance(output, dict | list):
         try:
-            text = _dumps(output)
-        except (TypeError, ValueError) as error:
-            owner = f"plugin {plugin!r}" if plugin else "the endpoint"
-            raise _unsendable(
-                f"{owner} returned data that is not JSON-serialisable: {error}"
-            ) from None
-        return web.Response(text=text, content_type="application/json")
+            text = "".join(_encode(output, 0))
+        except (TypeError, ValueError, RecursionError):
+            text = _dumped(output, plugin)
+        return web.Response(body=text.encode(), headers=_JSON_HEADERS)
     if isinstance(output, str):
-        return web.Response(text=output, content_type="text/plain")
+        return web.Response(body=output.encode("utf-8"), headers=_TEXT_HEADERS)
     if output is None:
         return web.Response(status=204)
     if isinstance(output, bytes | bytearray):
@@ -104,6 +131,15 @@ def to_response(output: object, plugin: str | None = None) -> web.StreamResponse
         f"{owner} returned {type(output).__name__!r}, which plughost cannot send; "
         "return a dict, list, str, bytes, None or an aiohttp response"
     )
+
+
+def _dumped(output: object, plugin: str | None) -> str:
+    """``json.dumps(output)``, its TypeError or ValueError turned into the 500 that says why."""
+    try:
+        return _dumps(output)
+    except (TypeError, ValueError) as error:
+        owner = f"plugin {plugin!r}" if plugin else "the endpoint"
+        raise _unsendable(f"{owner} returned data that is not JSON-serialisable: {error}") from None
 
 
 def exception_response(error: BaseException, *, debug: bool, where: str) -> web.StreamResponse:

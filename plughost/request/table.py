@@ -1,16 +1,21 @@
 """Immutable route-table snapshots over aiohttp's own ``UrlDispatcher``.
 
 A :class:`RouteTable` is a frozen aiohttp ``UrlDispatcher`` over a set of routes;
-the host swaps whole tables, never edits one.
+the host swaps whole tables, never edits one. Beside it, :attr:`RouteTable.plain` maps
+the paths of plain rules (no ``{param}``) straight to their routes, so that the request
+entry answers most requests with one dictionary lookup and leaves the dispatcher's walk
+over its resources to the rest: dynamic rules, 404 and 405.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, final
 
 from aiohttp.abc import AbstractMatchInfo
-from aiohttp.web_urldispatcher import AbstractRoute, UrlDispatcher
+from aiohttp.hdrs import METH_ANY
+from aiohttp.web_urldispatcher import AbstractRoute, PlainResource, UrlDispatcher
 
 from ..errors import PluginError, RouteConflictError
 from .routes import Route
@@ -35,7 +40,7 @@ class RouteTable:
         RouteConflictError: two routes claim the same method and rule.
     """
 
-    __slots__ = ("_by_rule", "by_route", "router", "routes")
+    __slots__ = ("_by_rule", "by_route", "plain", "router", "routes")
 
     def __init__(self, routes: Iterable[Route] = (), previous: RouteTable | None = None) -> None:
         self.routes: tuple[Route, ...] = tuple(routes)
@@ -43,8 +48,12 @@ class RouteTable:
         self.router = UrlDispatcher()
         #: each aiohttp route's plughost Route
         self.by_route: dict[AbstractRoute, Route] = {}
-        #: rule -> (its routes in order, its aiohttp resource, that resource's routes)
-        self._by_rule: dict[str, tuple[list[Route], Any, dict[AbstractRoute, Route]]] = {}
+        #: each rule's routes, aiohttp resource and how the entry finds it
+        self._by_rule: dict[str, _Rule] = {}
+        #: request path -> method -> Route, for the plain rules where the dispatcher would
+        #: pick that very route (see :class:`_Shadows`); a miss means: ask the dispatcher
+        self.plain: dict[str, dict[str, Route]] = {}
+        shadows = _Shadows()
         claimed: dict[tuple[str, str], Route] = {}
         groups: dict[str, list[Route]] = {}
         for item in self.routes:
@@ -62,25 +71,16 @@ class RouteTable:
         for rule, group in groups.items():
             kept = reusable.get(rule)
             # Route compares by identity: == means the very same Route objects, in order
-            if kept is not None and kept[0] == group:
-                self.router.register_resource(kept[1])
-                self.by_route.update(kept[2])
-                self._by_rule[rule] = kept
-                continue
-            try:
-                resource = self.router.add_resource(rule)
-            except ValueError as error:
-                raise PluginError(
-                    f"bad route rule {rule!r}: {error}", plugin=group[0].plugin
-                ) from None
-            own: dict[AbstractRoute, Route] = {
-                resource.add_route(item.method, _unused): item for item in group
-            }
-            for item in group:
-                if item.method == "GET" and ("HEAD", rule) not in claimed:
-                    own[resource.add_route("HEAD", _unused)] = item
-            self._by_rule[rule] = (group, resource, own)
-            self.by_route.update(own)
+            if kept is not None and kept.routes == group:
+                self.router.register_resource(kept.resource)
+            else:
+                kept = _Rule(self.router, rule, group, claimed)
+            self._by_rule[rule] = kept
+            self.by_route.update(kept.own)
+            if kept.pattern is not None:
+                shadows.add(kept.prefix, kept.pattern)
+            elif kept.methods is not None and not (shadows and shadows.match(kept.prefix)):
+                self.plain[kept.prefix] = kept.methods
         self.router.freeze()
 
     async def resolve(self, request: BaseRequest) -> tuple[Route | None, AbstractMatchInfo]:
@@ -93,6 +93,89 @@ class RouteTable:
 
     def __len__(self) -> int:
         return len(self.routes)
+
+
+@final
+class _Rule:
+    """One rule of a table: its routes, its aiohttp resource and that resource's routes,
+    and what the entry's lookup and :class:`_Shadows` need, worked out once."""
+
+    __slots__ = ("methods", "own", "pattern", "prefix", "resource", "routes")
+
+    def __init__(
+        self,
+        router: UrlDispatcher,
+        rule: str,
+        routes: list[Route],
+        claimed: dict[tuple[str, str], Route],
+    ) -> None:
+        try:
+            resource = router.add_resource(rule)
+        except ValueError as error:
+            raise PluginError(
+                f"bad route rule {rule!r}: {error}", plugin=routes[0].plugin
+            ) from None
+        own: dict[AbstractRoute, Route] = {
+            resource.add_route(item.method, _unused): item for item in routes
+        }
+        for item in routes:
+            if item.method == "GET" and ("HEAD", rule) not in claimed:
+                own[resource.add_route("HEAD", _unused)] = item
+        self.routes = routes
+        self.resource: Any = resource
+        #: each aiohttp route's plughost Route
+        self.own: dict[AbstractRoute, Route] = own
+        #: a plain rule's path; a dynamic rule's text before its first ``{``
+        self.prefix = resource.canonical
+        #: a plain rule's routes by method, unless one takes any method (left to aiohttp)
+        self.methods: dict[str, Route] | None = None
+        #: a dynamic rule's regular expression
+        self.pattern: re.Pattern[str] | None = None
+        if isinstance(resource, PlainResource):
+            methods = {aiohttp_route.method: item for aiohttp_route, item in own.items()}
+            if METH_ANY not in methods:
+                self.methods = methods
+        else:
+            pattern = resource.get_info().get("pattern")
+            self.prefix = self.prefix.partition("{")[0]
+            if not isinstance(pattern, re.Pattern):  # pragma: no cover - aiohttp's resources
+                pattern, self.prefix = re.compile(".*"), ""
+            self.pattern = pattern
+
+
+class _Shadows:
+    """The dynamic rules registered so far, to tell which plain paths they could shadow.
+
+    aiohttp's dispatcher (3.10.6 and later) compares a plain rule's path with the
+    request's ``rel_url.path_safe``, and finds it before any dynamic rule except one
+    registered earlier under the same index key: only such a rule can answer a request
+    for a plain path instead of the plain rule. A plain path that any dynamic rule
+    registered before it matches is therefore left to the dispatcher. A dynamic rule
+    can match a path only if the path starts with the rule's text before its first
+    ``{``, so rules are kept by that prefix and only those whose prefix starts the
+    path are tried.
+    """
+
+    __slots__ = ("_by_prefix", "_lengths")
+
+    def __init__(self) -> None:
+        self._by_prefix: dict[str, list[re.Pattern[str]]] = {}
+        self._lengths: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._by_prefix)
+
+    def add(self, prefix: str, pattern: re.Pattern[str]) -> None:
+        self._by_prefix.setdefault(prefix, []).append(pattern)
+        self._lengths.add(len(prefix))
+
+    def match(self, path: str) -> bool:
+        """True when a dynamic rule added so far matches ``path``."""
+        for length in self._lengths:
+            patterns = self._by_prefix.get(path[:length]) if length <= len(path) else None
+            if patterns and any(pattern.fullmatch(path) for pattern in patterns):
+                return True
+        return False
 
 
 def _owner(item: Route) -> str:
