@@ -179,3 +179,30 @@ async def test_plain_routes_follow_a_reload(
     assert resp.status == 405
     assert resp.headers["Allow"] == "GET,HEAD,POST"
     assert {route.rule for route in host_of(client).routes} >= {"/two"}
+
+
+async def test_a_reload_that_keeps_every_rule_serves_the_new_code_on_the_same_dispatcher(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project = plughost_project({"routes": ROUTES})
+    client = await plughost_client(project, reload=True)
+    host = host_of(client)
+    before = host.table.router
+    edited = ROUTES.replace('"world"', '"again"').replace('"dir"', '"dir2"')
+    edited = edited.replace('"dynamic"', '"dynamic2"').replace('"own"', '"own2"')
+    await edit_and_wait(client, project.plugins_dir / "routes.py", edited, "routes")
+    assert host.table.router is before, "no rule changed: no new aiohttp dispatcher"
+
+    assert await (await client.get("/hello")).json() == {"hello": "again"}
+    assert await (await client.get("/dir/")).text() == "dir2"
+    port = client.port
+    assert port is not None
+    assert await _raw_get(port, "/hell%6F") == (200, b'{"hello": "again"}')
+    assert await (await client.get("/items/")).json() == {"route": "dynamic2", "rest": ""}
+    resp = await client.head("/hello")
+    assert resp.status == 200
+    assert (await client.head("/own-head")).headers["X-Head"] == "own2"
+    resp = await client.post("/hello")
+    assert resp.status == 405
+    assert resp.headers["Allow"] == "GET,HEAD"
+    assert await (await client.patch("/any")).json() == {"method": "PATCH"}

@@ -9,6 +9,7 @@ over its resources to the rest: dynamic rules, 404 and 405.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, final
@@ -67,6 +68,9 @@ class RouteTable:
                 )
             claimed[key] = item
             groups.setdefault(item.rule, []).append(item)
+        if previous is not None and previous._same_rules(groups):
+            self._serve_on(previous, groups)
+            return
         reusable = previous._by_rule if previous is not None else {}
         for rule, group in groups.items():
             kept = reusable.get(rule)
@@ -82,6 +86,33 @@ class RouteTable:
             elif kept.methods is not None and not (shadows and shadows.match(kept.prefix)):
                 self.plain[kept.prefix] = kept.methods
         self.router.freeze()
+
+    def _same_rules(self, groups: dict[str, list[Route]]) -> bool:
+        """True when ``groups`` has this table's rules, in order, each with its methods."""
+        if len(groups) != len(self._by_rule):
+            return False
+        for (rule, group), (old_rule, kept) in zip(
+            groups.items(), self._by_rule.items(), strict=True
+        ):
+            if rule != old_rule or [r.method for r in group] != [r.method for r in kept.routes]:
+                return False
+        return True
+
+    def _serve_on(self, previous: RouteTable, groups: dict[str, list[Route]]) -> None:
+        """Serve ``groups`` with ``previous``'s frozen router: the same rules and methods
+        make the same aiohttp resources, so only the routes they lead to change.
+
+        Most reloads change no rule: publishing then costs a dictionary or two per
+        rule, not an aiohttp registration per rule.
+        """
+        self.router = previous.router
+        for rule, group in groups.items():
+            old = previous._by_rule[rule]
+            kept = old if old.routes == group else old.serving(group)
+            self._by_rule[rule] = kept
+            self.by_route.update(kept.own)
+            if kept.methods is not None and previous.plain.get(kept.prefix) is old.methods:
+                self.plain[kept.prefix] = kept.methods
 
     async def resolve(self, request: BaseRequest) -> tuple[Route | None, AbstractMatchInfo]:
         """The route for ``request`` and aiohttp's match info (path params, or the 404/405)."""
@@ -141,6 +172,17 @@ class _Rule:
             if not isinstance(pattern, re.Pattern):  # pragma: no cover - aiohttp's resources
                 pattern, self.prefix = re.compile(".*"), ""
             self.pattern = pattern
+
+    def serving(self, routes: list[Route]) -> _Rule:
+        """This rule, on the same aiohttp resource, leading to ``routes`` (same methods)."""
+        by_method = {item.method: item for item in routes}
+        rule = copy.copy(self)
+        rule.routes = routes
+        # A HEAD route aiohttp got for a GET one leads to the GET route.
+        rule.own = {r: by_method.get(r.method) or by_method["GET"] for r in self.own}
+        if self.methods is not None:
+            rule.methods = {m: by_method.get(m) or by_method["GET"] for m in self.methods}
+        return rule
 
 
 class _Shadows:
