@@ -11,6 +11,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from inspect import isawaitable
 from typing import TYPE_CHECKING, Any, Final
 
 from .bottle_compat import carry_headers, with_view
@@ -101,8 +102,9 @@ def _checked_runner(hook: str) -> Callable[[_Stage, Context], Any]:
 
 
 _Step = Callable[[Context], Awaitable[None]]
-#: a step that returns None when its hooks all ran synchronously, else what to await
-_Quick = Callable[[Context], Awaitable[None] | None]
+#: a step that returns None when its hooks all ran synchronously, else something to
+#: :func:`_settle`: an awaitable, or whatever a lone ``def`` hook returned
+_Quick = Callable[[Context], object]
 
 
 def _step(stage: _Stage, runner: Callable[[_Stage, Context], Awaitable[None]]) -> _Step | None:
@@ -118,6 +120,8 @@ def _quick(stage: _Stage, runner: Callable[[_Stage, Context], Awaitable[None]]) 
     """As :func:`_step`, but a stage of ``def`` hooks runs as a plain call: no coroutine
     per stage per request, which is most of what a no-op hook costs."""
     if stage and runner is _run and not any(is_async for _, _, is_async in stage):
+        if len(stage) == 1:
+            return stage[0][1]
         return functools.partial(_run_sync, stage)
     return _step(stage, runner)
 
@@ -145,7 +149,7 @@ def _sequence(*steps: _Quick | None) -> _Quick | None:
     async def run_in_order(context: Context) -> None:
         for step in present:
             pending = step(context)
-            if pending is not None:
+            if pending is not None and isawaitable(pending):
                 await pending
 
     return run_in_order
@@ -190,15 +194,31 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
     default_call = call is _DEFAULTS["call_function"] and not route.sync_wrapped
     default_create = create is _DEFAULTS["create_response"]
     chain, plugin = route.call, route.plugin
+    takes_nothing = not route.signature.names and not route.signature.takes_all
+    # A lone def end_request hook: called inline, as _guarded_sync would call it.
+    end_one = end[0][1] if quick_end and len(end) == 1 else None
+    end_label = end[0][0] if end_one is not None else ""
 
     async def handle(request: BaseRequest, match: Mapping[str, str]) -> StreamResponse:
         context = context_class(request, route, match)
         try:
-            if start is not None and (pending := start(context)) is not None:
+            if (
+                start is not None
+                and (pending := start(context)) is not None
+                and isawaitable(pending)
+            ):
                 await pending
-            if check is not None and (pending := check(context)) is not None:
+            if (
+                check is not None
+                and (pending := check(context)) is not None
+                and isawaitable(pending)
+            ):
                 await pending
-            if after_check is not None and (pending := after_check(context)) is not None:
+            if (
+                after_check is not None
+                and (pending := after_check(context)) is not None
+                and isawaitable(pending)
+            ):
                 await pending
             if default_read:
                 if not request.query_string and not match and request.method not in BODY_METHODS:
@@ -207,13 +227,24 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
                     context.input = await read_input(request, match)
             else:
                 await read(context)
-            if process_input is not None and (pending := process_input(context)) is not None:
+            if (
+                process_input is not None
+                and (pending := process_input(context)) is not None
+                and isawaitable(pending)
+            ):
                 await pending
             if default_call:
-                context.output = await chain(**arguments(route, context.input, request))
+                if takes_nothing:
+                    context.output = await chain()
+                else:
+                    context.output = await chain(**arguments(route, context.input, request))
             else:
                 await call(context)
-            if process_output is not None and (pending := process_output(context)) is not None:
+            if (
+                process_output is not None
+                and (pending := process_output(context)) is not None
+                and isawaitable(pending)
+            ):
                 await pending
             if default_create:
                 context.response = to_response(context.output, plugin)
@@ -243,11 +274,19 @@ def compile_handler(route: Route, hook_sets: Sequence[HookSet], *, debug: bool =
             )
         if process_response is not None:
             try:
-                if (pending := process_response(context)) is not None:
+                if (pending := process_response(context)) is not None and isawaitable(pending):
                     await pending
             except Exception as error:
                 context.response = exception_response(error, debug=debug, where=where)
-        if end:
+        if end_one is not None:
+            try:
+                result = end_one(context)
+            except Exception:
+                logger.exception("%s: %s hook of %r raised", where, "end_request", end_label)
+            else:
+                if result is not None and inspect.isawaitable(result):
+                    await _finish_end(result, end_label, (), context, where)
+        elif end:
             if quick_end:
                 if (pending := _guarded_sync(end, context, where)) is not None:
                     await pending
