@@ -198,18 +198,14 @@ def build_server(host: Host, **kwargs: Any) -> web.Server:
     """An aiohttp low-level server answering with ``host``'s current routes."""
     server_config = host.config.server
     max_size = server_config.client_max_size
+    # web.Server needs a running loop too, and serves on that one loop.
+    loop = kwargs.get("loop") or asyncio.get_running_loop()
 
     def request_factory(
         message: Any, payload: Any, protocol: Any, writer: Any, task: Any
     ) -> web.BaseRequest:
         return web.BaseRequest(
-            message,
-            payload,
-            protocol,
-            writer,
-            task,
-            asyncio.get_running_loop(),
-            client_max_size=max_size,
+            message, payload, protocol, writer, task, loop, client_max_size=max_size
         )
 
     kwargs.setdefault("keepalive_timeout", server_config.keepalive_timeout)
