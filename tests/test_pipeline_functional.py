@@ -783,3 +783,70 @@ async def test_process_error_may_handle_or_replace_the_error(
     resp = await client.get("/lookup")
     assert resp.status == 404
     assert await resp.json() == {"error": "mapped from LookupError", "status": 404}
+
+
+# def hooks, one per stage: what they return is ignored unless it is awaitable (an async
+# hook behind a plain decorator), and then it is awaited before the next stage runs.
+RETURNING_HOOKS = """
+import functools
+
+LOG = {log!r}
+
+
+def record(event):
+    with open(LOG, "a") as log:
+        log.write(event + "\\n")
+
+
+def looks_sync(function):
+    @functools.wraps(function)
+    def wrapper(context):
+        return function(context)
+
+    return wrapper
+
+
+def start_request(context):
+    record("start_request")
+    return "not awaitable"
+
+
+@looks_sync
+async def check_access(context):
+    record("check_access, awaited")
+
+
+def process_output(context):
+    record("process_output")
+    return {{"not": "the output"}}
+
+
+@looks_sync
+async def process_response(context):
+    context.response.headers["X-Awaited"] = "yes"
+
+
+@looks_sync
+async def end_request(context):
+    record("end_request, awaited")
+"""
+
+
+async def test_def_hooks_results_are_awaited_only_when_awaitable(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, tmp_path: Path
+) -> None:
+    log = tmp_path / "events.log"
+    project = plughost_project(
+        {"returning": RETURNING_HOOKS.format(log=str(log)), "endpoints": ENDPOINTS}
+    )
+    client = await plughost_client(project)
+    resp = await client.get("/ok")
+    assert resp.status == 200
+    assert await resp.json() == {"ok": True}
+    assert resp.headers["X-Awaited"] == "yes"
+    assert _events(log) == [
+        "start_request",
+        "check_access, awaited",
+        "process_output",
+        "end_request, awaited",
+    ]
