@@ -18,6 +18,7 @@ from .config import Config, CorsConfig
 from .errors import HTTPError, RouteConflictError
 from .handle import PluginHandle
 from .reload.outcome import LoadResult, PluginState, PluginStatus
+from .reload.placement import ImportPlacement
 from .reload.retire import retire
 from .reload.stage import PluginVersion
 from .reload.transaction import LoadTransaction
@@ -317,15 +318,15 @@ class Host:
                 if not transaction.finished:
                     await transaction.abort("interrupted")
 
-    async def load(self, name: str, *, in_thread: bool = True) -> LoadResult:
+    async def load(self, name: str, *, imports: ImportPlacement | None = None) -> LoadResult:
         """Load, or reload, plugin ``name`` as one transaction.
 
         On any failure the previous version (if any) keeps serving and the
-        error is recorded in the plugin's status. ``in_thread=False`` imports the
-        plugin on the event loop (see :mod:`plughost.reload.placement`).
+        error is recorded in the plugin's status. The import runs in a worker
+        thread, or where ``imports`` decides (see :mod:`plughost.reload.placement`).
         """
         async with self.transaction() as transaction:
-            await transaction.stage(name, in_thread=in_thread)
+            await transaction.stage(name, imports=imports)
             await transaction.prepare()
             return transaction.commit()[0]
 
@@ -423,13 +424,14 @@ class Host:
             RouteConflictError: two of the routes claim one method and rule.
             PluginError: a wrapper cannot apply to a route; names both.
         """
+        self._checked = None
         handles, table = self._plan(versions)
-        self._checked = table
         installed = tuple(w for handle in handles for w in handle.wrappers)
         same_wrappers = installed == self._installed
         for route in table.routes:
             if not (same_wrappers and route.built):
                 route.check(installed)
+        self._checked = table
 
     def _plan(self, versions: dict[str, PluginVersion]) -> tuple[list[PluginHandle], RouteTable]:
         ordered = self._ordered(versions)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import marshal
 import os
 import py_compile
 import shutil
@@ -127,3 +128,26 @@ async def test_no_pyc_is_written_when_python_is_told_not_to(
     assert await word(client) == "one"
     wait_for_writes()
     assert not (project.plugins_dir / "__pycache__").exists()
+
+
+async def test_a_pycache_linked_out_of_the_plugins_folder_is_neither_read_nor_written(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, tmp_path: Path
+) -> None:
+    project = plughost_project({"p": plugin("one")})
+    path = project.plugins_dir / "p.py"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    # A pyc there, compiled from other code, with the header these bytes hash to.
+    py_compile.compile(
+        str(path),
+        cfile=str(elsewhere / pyc_of(path).name),
+        invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+    )
+    forged = elsewhere / pyc_of(path).name
+    other = compile(plugin("evil"), str(path), "exec")
+    forged.write_bytes(forged.read_bytes()[:16] + marshal.dumps(other))
+    (project.plugins_dir / "__pycache__").symlink_to(elsewhere, target_is_directory=True)
+    client = await plughost_client(project)
+    assert await word(client) == "one"
+    wait_for_writes()
+    assert [p.name for p in elsewhere.iterdir()] == [forged.name]

@@ -17,14 +17,16 @@ from plughost.testing import ClientFactory, Project, ProjectFactory, reloader_of
 pytestmark = pytest.mark.usefixtures("writes_bytecode")
 
 
-def plugin(version: int, *, pause: float = 0.0, imports: str = "") -> str:
-    """A plugin answering the thread it was imported on; ``pause`` s of work at import."""
-    lines = ["import threading", "import time", "import plughost"]
+def plugin(version: int, *, pause: float = 0.0, imports: str = "", then: str = "") -> str:
+    """A plugin answering the thread it was imported on; ``pause`` s of work at import,
+    then the statement ``then``."""
+    lines = ["import asyncio", "import threading", "import time", "import plughost"]
     if imports:
         lines.append(f"import {imports}")
     lines += [
         f"VERSION = {version}",
         f"time.sleep({pause})",
+        then,
         "IMPORTED_ON = threading.current_thread().name",
         "",
         "@plughost.route('/where')",
@@ -124,3 +126,47 @@ async def test_a_package_plugin_imports_its_edits_in_a_thread(
     client = await reloading(plughost_client, project)
     await edit_and_wait(client, project.plugins_dir / "pkg" / "__init__.py", plugin(2), "pkg")
     assert await imported_on(client, 2) != LOOP
+
+
+async def test_an_import_that_cannot_run_on_the_event_loop_loads_in_a_thread(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project = plughost_project({"p": plugin(1)})
+    client = await reloading(plughost_client, project)
+    path = project.plugins_dir / "p.py"
+    # asyncio.run() refuses to run on a running loop; in a thread it works.
+    uses_asyncio_run = plugin(
+        2,
+        then="work = asyncio.sleep(0)\n"
+        "try:\n    asyncio.run(work)\nexcept RuntimeError:\n    work.close()\n    raise",
+    )
+    result = await edit_and_wait(client, path, uses_asyncio_run, "p", ok=None)
+    assert result.ok, result.error
+    assert await imported_on(client, 2) != LOOP
+    assert "p" in reloader_of(client).imports.threaded
+
+
+async def test_a_slow_failing_import_stalls_once_then_goes_to_a_thread(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project = plughost_project({"p": plugin(1)})
+    client = await reloading(plughost_client, project)
+    path = project.plugins_dir / "p.py"
+    broken = plugin(2, pause=SLOW, then="raise RuntimeError('broken on purpose')")
+    result = await edit_and_wait(client, path, broken, "p", ok=False)
+    assert "broken on purpose" in str(result.error)
+    assert "p" in reloader_of(client).imports.threaded
+    await edit_and_wait(client, path, plugin(3), "p")
+    assert await imported_on(client, 3) != LOOP
+
+
+async def test_a_syntax_error_keeps_the_plugin_on_the_event_loop(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project = plughost_project({"p": plugin(1)})
+    client = await reloading(plughost_client, project)
+    path = project.plugins_dir / "p.py"
+    await edit_and_wait(client, path, plugin(2) + "\ndef broken(:\n", "p", ok=False)
+    assert not reloader_of(client).imports.threaded
+    await edit_and_wait(client, path, plugin(3), "p")
+    assert await imported_on(client, 3) == LOOP

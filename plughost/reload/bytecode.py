@@ -37,6 +37,9 @@ def compile_plugin(source: bytes, path: str) -> CodeType:
         cache = importlib.util.cache_from_source(path)
     except NotImplementedError:  # an interpreter without a cache tag
         return compile(source, path, "exec", dont_inherit=True)
+    if os.path.islink(os.path.dirname(cache)):
+        # A __pycache__ that links elsewhere is not the plugin's own: neither read nor write it.
+        return compile(source, path, "exec", dont_inherit=True)
     header = importlib.util.MAGIC_NUMBER + _CHECKED_HASH + importlib.util.source_hash(source)
     code = _cached(cache, header, path)
     if code is None:
@@ -94,8 +97,13 @@ def _cached(cache: str, header: bytes, path: str) -> CodeType | None:
 def _write(cache: str, data: bytes) -> None:
     """Write ``data`` to ``cache`` atomically; a failure only costs the next compile."""
     temporary = f"{cache}.{os.getpid()}.{threading.get_ident()}.tmp"
+    folder = os.path.dirname(cache)
     try:
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        if sys.pycache_prefix:
+            os.makedirs(folder, exist_ok=True)
+        elif not os.path.isdir(folder):
+            # Only __pycache__ itself: a plugin folder removed meanwhile stays removed.
+            os.mkdir(folder)
         with open(temporary, "wb") as file:
             file.write(data)
         os.replace(temporary, cache)

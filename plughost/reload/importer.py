@@ -502,23 +502,30 @@ def helper_imports(source: PluginSource, read: bytes | None = None) -> frozenset
     return cached
 
 
-#: the modules a line imports by absolute name: ``import a.b, c as d`` or ``from a import b``
+#: a statement importing by absolute name: ``import a.b as c, d`` or ``from a.b import c``
 _ABSOLUTE_IMPORT: Final = re.compile(
-    rb"^[ \t]*(?:from[ \t]+(\w+)|import[ \t]+(\w[\w. \t,]*))", re.MULTILINE
+    rb"from[ \t]+(\w[\w.]*)[ \t]+import\b|import[ \t]+(\w[\w. \t,]*)"
 )
 
 
 def imports_new_modules(source: bytes) -> bool:
-    """True when ``source`` imports a top-level module this process has not imported yet.
+    """True when ``source`` imports, by absolute name, a module this process has not
+    imported yet (``import a.b`` needs ``a.b``; ``from a.b import c`` needs ``a.b``).
 
     A plain reading of the text, lazy imports in functions included: a new
     dependency is where a long import most often comes from.
     """
-    for match in _ABSOLUTE_IMPORT.finditer(source):
-        names = [match[1]] if match[1] else match[2].split(b",")
-        for name in names:
-            words = name.split()
-            if words and words[0].split(b".")[0].decode() not in sys.modules:
+    for line in source.splitlines():
+        for statement in line.split(b";"):
+            match = _ABSOLUTE_IMPORT.match(statement.strip())
+            if match is None:
+                continue
+            names = (
+                [match[1]]
+                if match[1]
+                else [p.split()[0] for p in match[2].split(b",") if p.strip()]
+            )
+            if any(name.decode() not in sys.modules for name in names):
                 return True
     return False
 

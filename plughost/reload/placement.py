@@ -12,8 +12,11 @@ the event loop, where its ``setup()`` runs anyway, when
 - its source imports no module this process has not imported yet (a new dependency
   is where a long import most often comes from).
 
-The first import on the loop that overruns the budget moves the plugin's imports to
-a worker thread for good: one stall at most, then never again. ``plughost reload`` and
+An import on the loop that overruns the budget, or that fails where the same import
+in a thread succeeds (``asyncio.run()`` at import time, a request to this very server),
+moves the plugin's imports to a worker thread for good. A load that failed on the loop
+for any reason but a syntax error is retried in a thread at once, in the same
+transaction, so nothing but the retry's outcome is reported. ``plughost reload`` and
 the workers' coordinator always import in threads.
 """
 
@@ -26,6 +29,7 @@ from .importer import imports_new_modules
 
 if TYPE_CHECKING:
     from ..discovery import PluginSource
+    from ..errors import PlughostError
     from .stage import PluginVersion
 
 __all__ = ["IMPORT_BUDGET", "ImportPlacement"]
@@ -36,16 +40,16 @@ IMPORT_BUDGET: Final = 0.006
 
 
 class ImportPlacement:
-    """Which plugins import on the event loop, learnt from how long their imports took."""
+    """Which plugins import on the event loop, learnt from how their imports went."""
 
     def __init__(self, budget: float = IMPORT_BUDGET) -> None:
         self.budget = budget
         #: plugins whose imports run in worker threads for good
         self.threaded: set[str] = set()
 
-    def on_loop(self, serving: PluginVersion | None, source: PluginSource | None) -> bool:
+    def on_loop(self, serving: PluginVersion | None, source: PluginSource) -> bool:
         """True when the next import of ``source`` may run on the event loop."""
-        if serving is None or source is None or serving.name in self.threaded:
+        if serving is None or source.name in self.threaded:
             return False
         if source.is_package or source.distribution is not None:
             return False
@@ -57,13 +61,28 @@ class ImportPlacement:
             return False
         return not imports_new_modules(text)
 
-    def learn(self, loaded: PluginVersion | None) -> None:
-        """Record an import that ran on the event loop; a long one sends the plugin to threads."""
-        if loaded is None or loaded.imported.seconds <= self.budget:
-            return
-        self.threaded.add(loaded.name)
-        logger.info(
-            "%s took %.0f ms to import; it imports in a worker thread from now on",
-            loaded.name,
-            loaded.imported.seconds * 1000,
-        )
+    def loaded(self, version: PluginVersion) -> None:
+        """A load on the event loop worked; a long import sends the plugin to threads."""
+        if version.imported.seconds > self.budget:
+            self._to_threads(
+                version.name, f"its import took {version.imported.seconds * 1000:.0f} ms"
+            )
+
+    def retry_in_thread(self, name: str, error: PlughostError, seconds: float) -> bool:
+        """A load on the event loop failed after ``seconds``: True to try it in a thread.
+
+        A syntax error fails the same way anywhere; anything else may have failed
+        because it ran on the loop.
+        """
+        if seconds > self.budget:
+            self._to_threads(name, f"its load took {seconds * 1000:.0f} ms")
+        return not isinstance(error.__cause__, SyntaxError)
+
+    def retried(self, name: str) -> None:
+        """The load that failed on the event loop worked in a thread."""
+        self._to_threads(name, "it failed on the event loop and loaded in a thread")
+
+    def _to_threads(self, name: str, why: str) -> None:
+        if name not in self.threaded:
+            self.threaded.add(name)
+            logger.info("%s: %s; it imports in a worker thread from now on", name, why)

@@ -35,8 +35,9 @@ from .outcome import LoadResult, PluginState, PluginStatus
 from .stage import PluginVersion, build_version
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config import Config, PluginConfig
     from ..sources import Sources
+    from .placement import ImportPlacement
 
 __all__ = ["LoadTransaction", "TransactionHost"]
 
@@ -140,11 +141,14 @@ class LoadTransaction:
         self._staged[name] = staged
         return staged
 
-    async def stage(self, name: str, *, in_thread: bool = True) -> LoadResult:
+    async def stage(
+        self, name: str, *, in_thread: bool = True, imports: ImportPlacement | None = None
+    ) -> LoadResult:
         """Import and set up plugin ``name`` aside; the result says whether it worked.
 
         A plugin whose files are gone is staged to leave service as missing.
-        ``in_thread=False`` imports on the event loop (see :func:`build_version`).
+        ``in_thread=False`` imports on the event loop (see :func:`build_version`);
+        ``imports`` decides instead, from how the plugin's imports went before.
 
         Raises:
             PluginError: the plugin is not enabled in the transaction's config.
@@ -170,9 +174,12 @@ class LoadTransaction:
             return LoadResult(name, False, staged.error, staged.seconds)
         staged.source = source
         try:
-            staged.version = await build_version(
-                self.host, plugin_config, source, staged.before.version + 1, in_thread=in_thread
-            )
+            if imports is not None:
+                staged.version = await self._build_placed(staged, plugin_config, source, imports)
+            else:
+                staged.version = await build_version(
+                    self.host, plugin_config, source, staged.before.version + 1, in_thread=in_thread
+                )
         except PlughostError as error:
             staged.error = error
         except Exception as error:  # pragma: no cover - build_version wraps what it can
@@ -192,6 +199,32 @@ class LoadTransaction:
                 self.config.plugins_dir, source, plugin_config, imported.helpers, imported.read
             )
         return LoadResult(name, staged.error is None, staged.error, staged.seconds)
+
+    async def _build_placed(
+        self,
+        staged: _Staged,
+        plugin_config: PluginConfig,
+        source: PluginSource,
+        imports: ImportPlacement,
+    ) -> PluginVersion:
+        """Build on the event loop when ``imports`` says so, else (or if that fails) in a thread."""
+        number = staged.before.version + 1
+        if imports.on_loop(staged.previous, source):
+            started = time.perf_counter()
+            try:
+                version = await build_version(
+                    self.host, plugin_config, source, number, in_thread=False
+                )
+            except PlughostError as error:
+                if not imports.retry_in_thread(source.name, error, time.perf_counter() - started):
+                    raise
+            else:
+                imports.loaded(version)
+                return version
+            version = await build_version(self.host, plugin_config, source, number)
+            imports.retried(source.name)
+            return version
+        return await build_version(self.host, plugin_config, source, number)
 
     def version(self, name: str) -> PluginVersion | None:
         """The version staged for plugin ``name``; None if it failed or leaves."""

@@ -222,15 +222,8 @@ class Reloader:
 
     async def _reload(self, name: str) -> LoadResult:
         started = time.perf_counter()
-        serving = self.host.versions.get(name)
-        verb = "reloaded" if serving is not None else "loaded"
-        try:
-            on_loop = self.imports.on_loop(serving, self._source(name))
-        except PluginError:
-            on_loop = False
-        result = await self.host.load(name, in_thread=not on_loop)
-        if on_loop:
-            self.imports.learn(self.host.versions.get(name) if result.ok else None)
+        verb = "reloaded" if name in self.host.versions else "loaded"
+        result = await self.host.load(name, imports=self.imports)
         took = (time.perf_counter() - started) * 1000
         if result.ok:
             logger.info("%s %s in %.1f ms", verb, name, took)

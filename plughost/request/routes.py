@@ -209,7 +209,10 @@ class _Signature:
 def _signature_overridden(function: FunctionType) -> bool:
     """True when ``inspect.signature`` would not read the function's own code."""
     attributes = vars(function)
-    return "__wrapped__" in attributes or "__signature__" in attributes
+    return any(
+        name in attributes
+        for name in ("__wrapped__", "__signature__", "__text_signature__", "_partialmethod")
+    ) or hasattr(function, "__partialmethod__")
 
 
 @final
