@@ -54,6 +54,8 @@ class Host:
         #: live plugin versions by name
         self._versions: dict[str, PluginVersion] = {}
         self._status: dict[str, PluginStatus] = {}
+        #: the plugins whose status is ERROR
+        self._failed: set[str] = set()
         self._sources: Sources | None = None
         self._installed: tuple[Wrapper, ...] = ()
         self._hook_sets: tuple[HookSet, ...] = (DEFAULT_HOOKS,)
@@ -345,6 +347,10 @@ class Host:
     def set_status(self, status: PluginStatus) -> None:
         """Record a plugin's new status and tell the status listeners."""
         self._status[status.name] = status
+        if status.state is PluginState.ERROR:
+            self._failed.add(status.name)
+        else:
+            self._failed.discard(status.name)
         for listener in list(self.status_listeners):
             listener(status)
 
@@ -427,15 +433,22 @@ class Host:
         self._checked = None
         handles, table = self._plan(versions)
         installed = tuple(w for handle in handles for w in handle.wrappers)
-        same_wrappers = installed == self._installed
-        for route in table.routes:
-            if not (same_wrappers and route.built):
+        if installed == self._installed:
+            # Every live route was built or checked with these wrappers: check what is new.
+            live = self._versions
+            fresh = [v for name, v in versions.items() if live.get(name) is not v]
+            routes = [route for version in fresh for route in version.handle.routes]
+            routes.extend(route for route in table.routes if route.owner is None)
+        else:
+            routes = list(table.routes)
+        for route in routes:
+            if not route.built:
                 route.check(installed)
         self._checked = table
 
     def _plan(self, versions: dict[str, PluginVersion]) -> tuple[list[PluginHandle], RouteTable]:
         ordered = self._ordered(versions)
-        handles = [self._own, *(v.handle for v in ordered)]
+        handles = [self._own] + [v.handle for v in ordered]
         routes = [route for handle in handles for route in handle.routes]
         placeholders = self._placeholders(versions)
         if placeholders:
@@ -449,7 +462,9 @@ class Host:
 
     def _placeholders(self, versions: dict[str, PluginVersion]) -> list[Route]:
         """503 routes for enabled plugins that failed with no version to serve."""
-        routes = []
+        routes: list[Route] = []
+        if not self._failed:
+            return routes
         for name, status in self._status.items():
             if status.state is not PluginState.ERROR or name in versions:
                 continue

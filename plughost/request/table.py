@@ -42,10 +42,15 @@ class RouteTable:
         RouteConflictError: two routes claim the same method and rule.
     """
 
-    __slots__ = ("_by_rule", "by_route", "plain", "router", "routes")
+    __slots__ = ("_by_rule", "_keys", "by_route", "plain", "router", "routes")
 
     def __init__(self, routes: Iterable[Route] = (), previous: RouteTable | None = None) -> None:
         self.routes: tuple[Route, ...] = tuple(routes)
+        #: each route's (method, rule), in order
+        self._keys = tuple([(item.method, item.rule) for item in self.routes])
+        if previous is not None and previous._keys == self._keys:
+            self._patch(previous)
+            return
         #: the frozen aiohttp router; the request entry resolves against it directly
         self.router = UrlDispatcher()
         #: each aiohttp route's plughost Route
@@ -69,9 +74,6 @@ class RouteTable:
                 )
             claimed[key] = item
             groups.setdefault(item.rule, []).append(item)
-        if previous is not None and previous._same_rules(groups):
-            self._serve_on(previous, groups)
-            return
         reusable = previous._by_rule if previous is not None else {}
         for rule, group in groups.items():
             kept = reusable.get(rule)
@@ -88,28 +90,28 @@ class RouteTable:
                 self.plain[kept.prefix] = kept.methods
         self.router.freeze()
 
-    def _same_rules(self, groups: dict[str, list[Route]]) -> bool:
-        """True when ``groups`` has this table's rules, in order, each with its methods."""
-        if len(groups) != len(self._by_rule):
-            return False
-        for (rule, group), (old_rule, kept) in zip(
-            groups.items(), self._by_rule.items(), strict=True
-        ):
-            if rule != old_rule or [r.method for r in group] != [r.method for r in kept.routes]:
-                return False
-        return True
+    def _patch(self, previous: RouteTable) -> None:
+        """The same methods and rules as ``previous``, in the same order (most reloads):
+        keep its frozen dispatcher, and point only the rules whose routes changed at
+        their new routes. No conflict can arise that ``previous`` did not have.
 
-    def _serve_on(self, previous: RouteTable, groups: dict[str, list[Route]]) -> None:
-        """Serve ``groups`` with ``previous``'s frozen router: the same rules and methods
-        make the same aiohttp resources, so only the routes they lead to change.
-
-        Most reloads change no rule: publishing then costs a dictionary or two per
-        rule, not an aiohttp registration per rule.
+        Publishing then costs dictionary copies, not an aiohttp registration per rule.
         """
         self.router = previous.router
+        self._by_rule = dict(previous._by_rule)
+        self.by_route = dict(previous.by_route)
+        self.plain = dict(previous.plain)
+        pairs = zip(self.routes, previous.routes, strict=True)
+        changed = {new.rule for new, old in pairs if new is not old}
+        if not changed:
+            return
+        groups: dict[str, list[Route]] = {rule: [] for rule in changed}
+        for item in self.routes:
+            if item.rule in changed:
+                groups[item.rule].append(item)
         for rule, group in groups.items():
             old = previous._by_rule[rule]
-            kept = old if old.routes == group else old.serving(group)
+            kept = old.serving(group)
             self._by_rule[rule] = kept
             self.by_route.update(kept.own)
             if kept.methods is not None and previous.plain.get(kept.prefix) is old.methods:
