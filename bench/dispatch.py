@@ -51,7 +51,16 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Final
 
-__all__ = ["VARIANTS", "Variant", "main"]
+__all__ = [
+    "VARIANTS",
+    "Server",
+    "Variant",
+    "check_server",
+    "main",
+    "read_port",
+    "stop_server",
+    "write_project",
+]
 
 HERE: Final = Path(__file__).resolve().parent
 SERVER_SCRIPT: Final = HERE / "dispatch_server.py"
@@ -192,7 +201,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}{PATH}"
 
 
-def _read_port(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout: float) -> int:
+def read_port(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout: float) -> int:
     """Wait for the server's ``PORT n`` line."""
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
@@ -216,7 +225,7 @@ def _read_port(process: subprocess.Popen[bytes], stderr: IO[bytes], timeout: flo
     return int(line.split()[1])
 
 
-def _check(server: Server) -> None:
+def check_server(server: Server) -> None:
     """One request, to fail early when a server answers anything but the expected JSON."""
     with urllib.request.urlopen(server.url, timeout=5) as response:
         status = response.status
@@ -251,18 +260,18 @@ def running(
             )
             server = Server(variant, process)
             servers.append(server)
-            server.port = _read_port(process, log, timeout=30)
+            server.port = read_port(process, log, timeout=30)
         for server in servers:
-            _check(server)
+            check_server(server)
         yield servers
     finally:
         for server in servers:
-            _stop(server.process)
+            stop_server(server.process)
         for opened in logs:
             opened.close()
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_server(process: subprocess.Popen[bytes]) -> None:
     """Close the server's stdin (it stops by itself), then terminate, then kill."""
     try:
         if process.stdin is not None:
