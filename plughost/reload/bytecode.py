@@ -10,12 +10,13 @@ compiling (most of the time a small plugin takes to load).
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import marshal
 import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from types import CodeType
 from typing import Final
 
@@ -45,35 +46,71 @@ def compile_plugin(source: bytes, path: str) -> CodeType:
     if code is None:
         code = compile(source, path, "exec", dont_inherit=True)
         if not sys.dont_write_bytecode:
-            try:
-                _writer().submit(_write, cache, header + marshal.dumps(code))
-            except RuntimeError:  # the interpreter is exiting: the next start compiles
-                pass
+            _writer.add(cache, header + marshal.dumps(code))
     return code
 
 
-_writers: dict[int, ThreadPoolExecutor] = {}
-_writers_lock: Final = threading.Lock()
+#: seconds after the last compile before pycs are written: never while a load runs, nor
+#: while the requests right after a reload are served (a rename over an old pyc costs
+#: about a millisecond of CPU here)
+WRITE_DELAY: Final = 0.5
 
 
-def _writer() -> ThreadPoolExecutor:
-    """This process's pyc writer: a write (a rename over the old pyc, about a millisecond
-    here) is no part of the load that asked for it, nor of the reload's latency."""
-    with _writers_lock:
-        writer = _writers.get(os.getpid())  # a forked worker starts a writer of its own
-        if writer is None:
-            writer = _writers[os.getpid()] = ThreadPoolExecutor(
-                1, thread_name_prefix="plughost-pyc"
-            )
-        return writer
+class _Writer:
+    """Writes the pycs asked for in one batch, :data:`WRITE_DELAY` s after the last ask."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, bytes] = {}
+        self._last = 0.0
+        self._timer: threading.Timer | None = None
+        self._pid = os.getpid()
+
+    def add(self, cache: str, data: bytes) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked worker: the parent's timer is not ours
+                self._pending, self._timer, self._pid = {}, None, os.getpid()
+            self._pending[cache] = data
+            self._last = time.monotonic()
+            if self._timer is None:
+                self._start(WRITE_DELAY)
+
+    def _start(self, delay: float) -> None:
+        self._timer = threading.Timer(delay, self._due)
+        self._timer.name = "plughost-pyc"
+        self._timer.daemon = True  # the exit flushes instead (see flush)
+        self._timer.start()
+
+    def _due(self) -> None:
+        with self._lock:
+            wait = self._last + WRITE_DELAY - time.monotonic()
+            if wait > 0:
+                self._start(wait)
+                return
+            batch, self._pending, self._timer = self._pending, {}, None
+        _write_all(batch)
+
+    def flush(self) -> None:
+        """Write what is pending now."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            batch, self._pending, self._timer = self._pending, {}, None
+        _write_all(batch)
+
+
+_writer: Final = _Writer()
+atexit.register(_writer.flush)
 
 
 def wait_for_writes() -> None:
-    """Return once every pyc asked for so far is written (or failed to be)."""
-    with _writers_lock:
-        writer = _writers.get(os.getpid())
-    if writer is not None:
-        writer.submit(lambda: None).result()
+    """Write every pyc asked for so far now, rather than a moment later."""
+    _writer.flush()
+
+
+def _write_all(batch: dict[str, bytes]) -> None:
+    for cache, data in batch.items():
+        _write(cache, data)
 
 
 def _cached(cache: str, header: bytes, path: str) -> CodeType | None:

@@ -12,6 +12,8 @@ the event loop, where its ``setup()`` runs anyway, when
 - its source imports no module this process has not imported yet (a new dependency
   is where a long import most often comes from).
 
+An import's time is its CPU time, or the whole time it took if it blocked (see
+:class:`~plughost.reload.importer.Stopwatch`): waiting for a CPU does not count.
 An import on the loop that overruns the budget, or that fails where the same import
 in a thread succeeds (``asyncio.run()`` at import time, a request to this very server),
 moves the plugin's imports to a worker thread for good. A load that failed on the loop

@@ -30,7 +30,7 @@ from ..handle import HostServices
 from ..sources import package_root
 from .digest import source_digest
 from .failure import describe_failure
-from .importer import describe, short_traceback
+from .importer import Stopwatch, describe, short_traceback
 from .outcome import LoadResult, PluginState, PluginStatus
 from .stage import PluginVersion, build_version
 
@@ -210,13 +210,13 @@ class LoadTransaction:
         """Build on the event loop when ``imports`` says so, else (or if that fails) in a thread."""
         number = staged.before.version + 1
         if imports.on_loop(staged.previous, source):
-            started = time.perf_counter()
+            stopwatch = Stopwatch()
             try:
                 version = await build_version(
                     self.host, plugin_config, source, number, in_thread=False
                 )
             except PlughostError as error:
-                if not imports.retry_in_thread(source.name, error, time.perf_counter() - started):
+                if not imports.retry_in_thread(source.name, error, stopwatch.held()):
                     raise
             else:
                 imports.loaded(version)
