@@ -61,6 +61,8 @@ class _Writer:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        #: held while a batch is written, so that :meth:`flush` returns after any write
+        self._writing = threading.Lock()
         self._pending: dict[str, bytes] = {}
         self._last = 0.0
         self._timer: threading.Timer | None = None
@@ -87,16 +89,16 @@ class _Writer:
             if wait > 0:
                 self._start(wait)
                 return
-            batch, self._pending, self._timer = self._pending, {}, None
-        _write_all(batch)
+        self.flush()
 
     def flush(self) -> None:
-        """Write what is pending now."""
-        with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-            batch, self._pending, self._timer = self._pending, {}, None
-        _write_all(batch)
+        """Write what is pending now; return once no write is under way."""
+        with self._writing:
+            with self._lock:
+                if self._timer is not None:
+                    self._timer.cancel()
+                batch, self._pending, self._timer = self._pending, {}, None
+            _write_all(batch)
 
 
 _writer: Final = _Writer()
