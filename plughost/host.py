@@ -433,16 +433,9 @@ class Host:
         self._checked = None
         handles, table = self._plan(versions)
         installed = tuple(w for handle in handles for w in handle.wrappers)
-        if installed == self._installed:
-            # Every live route was built or checked with these wrappers: check what is new.
-            live = self._versions
-            fresh = [v for name, v in versions.items() if live.get(name) is not v]
-            routes = [route for version in fresh for route in version.handle.routes]
-            routes.extend(route for route in table.routes if route.owner is None)
-        else:
-            routes = list(table.routes)
-        for route in routes:
-            if not route.built:
+        same_wrappers = installed == self._installed
+        for route in table.routes:
+            if not (same_wrappers and route.built):
                 route.check(installed)
         self._checked = table
 

@@ -17,6 +17,7 @@ from .config import Config
 from .devpage.routes import add_devpage
 from .errors import PlughostError
 from .host import Host
+from .reload.bytecode import wait_for_writes
 from .reload.deploy import Deploy, add_reload_route
 from .request.entry import build_server
 from .request.status import Document, add_status_route
@@ -87,6 +88,7 @@ def serve(
         sys.stdout.flush()
         sys.stderr.flush()
         # Python joins executor threads at exit, however long they run.
+        wait_for_writes()  # os._exit runs no atexit handler
         os._exit(0)
 
 

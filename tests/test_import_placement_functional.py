@@ -170,3 +170,19 @@ async def test_a_syntax_error_keeps_the_plugin_on_the_event_loop(
     assert not reloader_of(client).imports.threaded
     await edit_and_wait(client, path, plugin(3), "p")
     assert await imported_on(client, 3) == LOOP
+
+
+async def test_a_plugin_whose_setup_fails_on_the_loop_runs_once(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory, tmp_path: Path
+) -> None:
+    project = plughost_project({"p": plugin(1)})
+    client = await reloading(plughost_client, project)
+    ran = tmp_path / "ran"
+    failing_setup = plugin(2) + (
+        f"\ndef setup(host):\n    with open({str(ran)!r}, 'a') as f:\n        f.write('ran ')\n"
+        "    raise ValueError('setup fails the same way in a thread')\n"
+    )
+    result = await edit_and_wait(client, project.plugins_dir / "p.py", failing_setup, "p", ok=False)
+    assert "setup fails the same way" in str(result.error)
+    assert ran.read_text() == "ran ", "no second run of a plugin's code for nothing"
+    assert not reloader_of(client).imports.threaded

@@ -206,3 +206,16 @@ async def test_a_reload_that_keeps_every_rule_serves_the_new_code_on_the_same_di
     assert resp.status == 405
     assert resp.headers["Allow"] == "GET,HEAD"
     assert await (await client.patch("/any")).json() == {"method": "PATCH"}
+
+
+async def test_a_route_for_every_method_and_another_on_its_rule_conflict(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    every = 'import plughost\n\n@plughost.route("/x", method="*")\nasync def x():\n    return "x"\n'
+    get = 'import plughost\n\n@plughost.route("/x")\nasync def y():\n    return "y"\n'
+    client = await plughost_client(plughost_project({"every": every, "get": get}))
+    status = host_of(client).status()
+    assert status["every"].state.value == "loaded"
+    assert status["get"].state.value == "error"
+    assert "takes every method" in (status["get"].error or "")
+    assert await (await client.get("/x")).text() == "x"

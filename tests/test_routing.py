@@ -960,3 +960,43 @@ async def test_bad_rule_fails_only_its_plugin(
     assert status["bad"].state == "error"
     assert "bad route rule '/y/{'" in (status["bad"].error or "")
     assert await (await client.get("/a")).text() == "a"
+
+
+GUARD = """
+class Guard:
+    name = "guard"
+    api = 2
+
+    def apply(self, callback, route):
+        if route.rule == "/refused" and REFUSE:
+            raise ValueError("this wrapper cannot apply to /refused")
+        return callback
+
+
+def setup(host):
+    host.install(Guard())
+"""
+
+REFUSED = """
+import plughost
+
+
+@plughost.route("/refused")
+async def refused():
+    return "served"
+"""
+
+
+async def test_reloading_a_wrapper_checks_the_routes_already_served(
+    plughost_project: ProjectFactory, plughost_client: ClientFactory
+) -> None:
+    project = plughost_project(
+        {"guard": "REFUSE = False\n" + GUARD, "endpoint": REFUSED}, enabled=["guard", "endpoint"]
+    )
+    client = await plughost_client(project)
+    assert await (await client.get("/refused")).text() == "served"  # built with the old wrapper
+    (project.plugins_dir / "guard.py").write_text("REFUSE = True\n" + GUARD)
+    result = await host_of(client).load("guard")
+    assert not result.ok
+    assert "cannot apply to /refused" in str(result.error)
+    assert await (await client.get("/refused")).text() == "served"

@@ -60,18 +60,20 @@ class _Writer:
     """Writes the pycs asked for in one batch, :data:`WRITE_DELAY` s after the last ask."""
 
     def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        """Start afresh: in a forked child, the parent's timer thread, its pending
+        writes and the locks it may have held are not the child's."""
         self._lock = threading.Lock()
         #: held while a batch is written, so that :meth:`flush` returns after any write
         self._writing = threading.Lock()
         self._pending: dict[str, bytes] = {}
         self._last = 0.0
         self._timer: threading.Timer | None = None
-        self._pid = os.getpid()
 
     def add(self, cache: str, data: bytes) -> None:
         with self._lock:
-            if self._pid != os.getpid():  # a forked worker: the parent's timer is not ours
-                self._pending, self._timer, self._pid = {}, None, os.getpid()
             self._pending[cache] = data
             self._last = time.monotonic()
             if self._timer is None:
@@ -103,6 +105,8 @@ class _Writer:
 
 _writer: Final = _Writer()
 atexit.register(_writer.flush)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_writer.forget)
 
 
 def wait_for_writes() -> None:

@@ -15,10 +15,10 @@ the event loop, where its ``setup()`` runs anyway, when
 An import's time is its CPU time, or the whole time it took if it blocked (see
 :class:`~plughost.reload.importer.Stopwatch`): waiting for a CPU does not count.
 An import on the loop that overruns the budget, or that fails where the same import
-in a thread succeeds (``asyncio.run()`` at import time, a request to this very server),
-moves the plugin's imports to a worker thread for good. A load that failed on the loop
-for any reason but a syntax error is retried in a thread at once, in the same
-transaction, so nothing but the retry's outcome is reported. ``plughost reload`` and
+in a thread succeeds (``asyncio.run()`` at import time, a request to this very server
+that times out), moves the plugin's imports to a worker thread for good. An import that
+failed on the loop that way is retried in a thread at once, in the same transaction, so
+nothing but the retry's outcome is reported. ``plughost reload`` and
 the workers' coordinator always import in threads.
 """
 
@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Final
 
+from ..errors import PluginImportError
 from .importer import imports_new_modules
 
 if TYPE_CHECKING:
@@ -73,12 +74,23 @@ class ImportPlacement:
     def retry_in_thread(self, name: str, error: PlughostError, seconds: float) -> bool:
         """A load on the event loop failed after ``seconds``: True to try it in a thread.
 
-        A syntax error fails the same way anywhere; anything else may have failed
-        because it ran on the loop.
+        Only an import that failed the way running on the loop makes imports fail
+        is retried: asyncio refusing to start a loop inside the running one, or a
+        timeout (the import waited for something the held-up loop would have done).
+        Anything else fails the same way in a thread, and running a plugin's code a
+        second time would repeat whatever it did.
         """
+        if not isinstance(error, PluginImportError):
+            return False  # params, setup(): they run on the loop either way
         if seconds > self.budget:
-            self._to_threads(name, f"its load took {seconds * 1000:.0f} ms")
-        return not isinstance(error.__cause__, SyntaxError)
+            self._to_threads(name, f"its import took {seconds * 1000:.0f} ms")
+        cause = error.__cause__
+        if isinstance(cause, TimeoutError):
+            return True
+        message = str(cause)
+        return type(cause) is RuntimeError and (
+            "event loop" in message or "another loop" in message
+        )
 
     def retried(self, name: str) -> None:
         """The load that failed on the event loop worked in a thread."""

@@ -149,12 +149,22 @@ class _Rule:
             raise PluginError(
                 f"bad route rule {rule!r}: {error}", plugin=routes[0].plugin
             ) from None
-        own: dict[AbstractRoute, Route] = {
-            resource.add_route(item.method, _unused): item for item in routes
-        }
-        for item in routes:
-            if item.method == "GET" and ("HEAD", rule) not in claimed:
-                own[resource.add_route("HEAD", _unused)] = item
+        own: dict[AbstractRoute, Route] = {}
+        try:
+            for item in routes:
+                own[resource.add_route(item.method, _unused)] = item
+            for item in routes:
+                if item.method == "GET" and ("HEAD", rule) not in claimed:
+                    own[resource.add_route("HEAD", _unused)] = item
+        except RuntimeError:  # aiohttp: a route for every method shares its rule with none
+            every = next(r for r in routes if r.method == METH_ANY)
+            other = next(r for r in routes if r is not every)
+            raise RouteConflictError(
+                f"{rule}: {_owner(every)} takes every method (method='*') and "
+                f"{_owner(other)} claims {other.method}",
+                plugin=other.plugin,
+                hint="change one of the rules, or disable one of the plugins",
+            ) from None
         self.routes = routes
         self.resource: Any = resource
         #: each aiohttp route's plughost Route
