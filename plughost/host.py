@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Final, TypeVar, final
+from typing import Any, Final, NamedTuple, TypeVar, final
 
 from .config import Config, CorsConfig
 from .errors import HTTPError, RouteConflictError
@@ -63,8 +63,8 @@ class Host:
         #: the CORS policy in force, or None when [cors] is off
         self.cors: Cors | None = None
         self.table = RouteTable()
-        #: the table :meth:`check_publish` built last, until the next publish
-        self._checked: RouteTable | None = None
+        #: what :meth:`check_publish` last checked, until the next publish
+        self._checked: _Plan | None = None
         self._lock = asyncio.Lock()
         self._closed = False
         self._retiring: set[asyncio.Task[None]] = set()
@@ -437,9 +437,17 @@ class Host:
         for route in table.routes:
             if not (same_wrappers and route.built):
                 route.check(installed)
-        self._checked = table
+        self._checked = _Plan(dict(versions), frozenset(self._failed), self.config, handles, table)
 
     def _plan(self, versions: dict[str, PluginVersion]) -> tuple[list[PluginHandle], RouteTable]:
+        checked = self._checked
+        if (
+            checked is not None
+            and checked.config is self.config
+            and checked.failed == self._failed
+            and checked.versions == versions  # PluginVersion compares by identity
+        ):
+            return checked.handles, checked.table  # publishing what was just checked
         ordered = self._ordered(versions)
         handles = [self._own] + [v.handle for v in ordered]
         routes = [route for handle in handles for route in handle.routes]
@@ -447,11 +455,8 @@ class Host:
         if placeholders:
             claimed = {(route.method, route.rule) for route in routes}
             routes.extend(r for r in placeholders if (r.method, r.rule) not in claimed)
-        checked = self._checked
-        if checked is not None and checked.routes == tuple(routes):
-            return handles, checked  # publishing what was just checked: build nothing again
         # The table just checked shares most rules with this one: reuse its resources.
-        return handles, RouteTable(routes, checked or self.table)
+        return handles, RouteTable(routes, checked.table if checked else self.table)
 
     def _placeholders(self, versions: dict[str, PluginVersion]) -> list[Route]:
         """503 routes for enabled plugins that failed with no version to serve."""
@@ -494,6 +499,16 @@ class Host:
         """A live handle added hooks: publish, so every route is compiled again."""
         if self.is_live(handle):
             self.publish(reset_all=True)
+
+
+class _Plan(NamedTuple):
+    """A route table checked for a set of versions, and what it was planned from."""
+
+    versions: dict[str, PluginVersion]
+    failed: frozenset[str]
+    config: Config
+    handles: list[PluginHandle]
+    table: RouteTable
 
 
 def _unavailable(name: str) -> Callable[..., Any]:
