@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
@@ -28,6 +29,8 @@ __all__ = ["build_server", "open_host", "serve"]
 logger: Final = logging.getLogger("plughost.server")
 #: the name prefix of the threads sync handlers run in
 _SYNC_THREADS: Final = "plughost-sync"
+#: seconds the idle threads of sync handlers get to end once the server stopped
+_IDLE_THREADS_EXIT: Final = 0.5
 
 
 async def open_host(
@@ -78,7 +81,13 @@ def serve(
         _cancel_leftovers(loop)
         executor.shutdown(wait=False, cancel_futures=True)
         loop.close()
-    stuck = [t for t in threading.enumerate() if t.name.startswith(_SYNC_THREADS) and t.is_alive()]
+    threads = [t for t in threading.enumerate() if t.name.startswith(_SYNC_THREADS)]
+    # An idle thread ends as soon as it sees the shutdown; only a handler still running
+    # holds its thread past that.
+    deadline = time.monotonic() + _IDLE_THREADS_EXIT
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = [t for t in threads if t.is_alive()]
     if stuck:
         logger.warning(
             "%d sync handler(s) still running after shutdown_timeout; exiting without them",

@@ -107,3 +107,55 @@ def test_shutdown_is_bounded_with_sync_and_async_handlers_and_tasks_in_flight(
     assert "Traceback" not in output
     for client in clients:
         client.join(timeout=60)
+
+
+NAPS = """
+import time
+
+import plughost
+
+
+@plughost.route("/nap")
+def nap():
+    time.sleep(0.02)
+    return {"rested": True}
+"""
+
+
+def test_idle_sync_threads_are_no_stuck_handlers_at_shutdown(
+    plughost_project: ProjectFactory,
+) -> None:
+    port = _free_port()
+    project = plughost_project({"naps": NAPS}, config=f"[server]\nport = {port}\n")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "plughost", "--config", str(project.config_path), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/nap"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not start"
+                assert server.poll() is None, server.communicate()[0]
+                time.sleep(0.1)
+        # Concurrent calls of a handler that sleeps leave several idle worker threads.
+        clients = [threading.Thread(target=_get, args=(url,)) for _ in range(8)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(timeout=60)
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=60)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert server.returncode == 0, output
+    assert "still running after shutdown_timeout" not in output, output
