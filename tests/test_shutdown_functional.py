@@ -11,7 +11,7 @@ import threading
 import time
 import urllib.request
 
-from plughost.testing import ProjectFactory
+from plughost.testing import Project, ProjectFactory
 
 SLOW = """
 import asyncio
@@ -55,6 +55,29 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _run(project: Project) -> subprocess.Popen[str]:
+    """``plughost run`` on ``project`` in a subprocess, its output collected."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "plughost", "--config", str(project.config_path), "run"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def _wait_until_serving(server: subprocess.Popen[str], url: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).read()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "the server did not start"
+            assert server.poll() is None, server.communicate()[0]
+            time.sleep(0.1)
+
+
 def _get(url: str) -> None:
     try:
         urllib.request.urlopen(url, timeout=120).read()
@@ -70,24 +93,11 @@ def test_shutdown_is_bounded_with_sync_and_async_handlers_and_tasks_in_flight(
         {"slow": SLOW},
         config=f"[server]\nport = {port}\nshutdown_timeout = 2\ntask_grace = 30\n",
     )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "plughost", "--config", str(project.config_path), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    server = _run(project)
     try:
         base = f"http://127.0.0.1:{port}"
+        _wait_until_serving(server, base + "/quick")
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/quick", timeout=5).read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                assert server.poll() is None, server.communicate()[0]
-                time.sleep(0.1)
         clients = [threading.Thread(target=_get, args=(base + p,)) for p in ("/sync", "/async")]
         for client in clients:
             client.start()
@@ -127,24 +137,10 @@ def test_idle_sync_threads_are_no_stuck_handlers_at_shutdown(
 ) -> None:
     port = _free_port()
     project = plughost_project({"naps": NAPS}, config=f"[server]\nport = {port}\n")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "plughost", "--config", str(project.config_path), "run"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    server = _run(project)
     try:
         url = f"http://127.0.0.1:{port}/nap"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=5).read()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the server did not start"
-                assert server.poll() is None, server.communicate()[0]
-                time.sleep(0.1)
+        _wait_until_serving(server, url)
         # Concurrent calls of a handler that sleeps leave several idle worker threads.
         clients = [threading.Thread(target=_get, args=(url,)) for _ in range(8)]
         for client in clients:
